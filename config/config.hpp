@@ -1,0 +1,79 @@
+// The settings of one turnd process: plain structs with their defaults. Load them with
+// config/load.hpp (YAML) or config/cli.hpp (command line on top of a file); no global instance.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/transport_address.hpp"
+
+namespace turnd::config {
+
+/// Inclusive range of relay ports; each shard takes a slice of it.
+struct PortRange {
+  std::uint16_t min = 49152, max = 65535;
+  friend bool operator==(const PortRange&, const PortRange&) = default;
+};
+
+/// A long-term credential (RFC 8489 §9.2) given in the config or with --user.
+struct StaticUser {
+  std::string name, password;
+  friend bool operator==(const StaticUser&, const StaticUser&) = default;
+};
+
+/// "PUBLIC" or "PUBLIC/PRIVATE": the address clients see for a relay IP behind 1:1 NAT.
+struct ExternalIp {
+  protocol::IpAddress public_ip;
+  std::optional<protocol::IpAddress> private_ip;
+  friend bool operator==(const ExternalIp&, const ExternalIp&) = default;
+};
+
+enum class LogFormat { Text, Json };
+
+/// Everything turnd reads at start-up (and on SIGHUP). Member names mirror the YAML keys; see
+/// packaging/turnd.yaml for the documentation of each one.
+struct Config {
+  std::string source = "<embedded>";  ///< file the config came from, for messages
+  std::vector<protocol::TransportAddress> listen{
+      {protocol::IpAddress::v4({0, 0, 0, 0}), 3478},
+      {protocol::IpAddress::v6({}), 3478},
+  };  ///< each opens UDP and TCP
+  std::string realm = "turnd.local";
+  unsigned threads = 0;            ///< 0 = one per usable CPU
+  std::string log_level = "info";  ///< trace|debug|info|warn|error|critical|off
+  LogFormat log_format = LogFormat::Text;
+  std::string software = "turnd";  ///< SOFTWARE attribute value; "" = do not send
+
+  // auth
+  std::vector<StaticUser> users;
+  std::vector<std::string> auth_secrets;  ///< TURN REST API shared secrets, newest first
+  std::chrono::seconds nonce_lifetime{600};
+  std::chrono::seconds clock_skew{60};  ///< tolerance for REST username expiry
+  char rest_separator = ':';            ///< REST username separator (coturn compatible)
+  std::optional<std::string> redis;     ///< redis://[:password@]host[:port][/db]
+
+  // relay
+  std::vector<protocol::IpAddress> relay_ips;  ///< empty = derive from listen addresses
+  PortRange relay_ports;
+  std::vector<ExternalIp> external_ips;
+  std::vector<protocol::IpPrefix> allow_peers;  ///< override the built-in peer deny list
+  std::vector<protocol::IpPrefix> deny_peers;
+  std::chrono::seconds default_lifetime{600};
+  std::chrono::seconds max_lifetime{3600};  ///< >= default_lifetime, <= 1 day
+  unsigned user_quota = 0;                  ///< allocations per user, 0 = unlimited
+  unsigned total_quota = 0;                 ///< allocations in total, 0 = bounded by ports only
+  unsigned max_permissions_per_allocation = 64;
+  unsigned max_channels_per_allocation = 64;
+  bool strict_channel_numbers = false;           ///< true: only RFC 8656 0x4000-0x4FFF
+  unsigned max_unauthenticated_per_second = 50;  ///< per source IP, 0 = off
+
+  // admin
+  std::optional<protocol::TransportAddress> admin_listen;  ///< e.g. 127.0.0.1:9641
+
+  friend bool operator==(const Config&, const Config&) = default;
+};
+
+}  // namespace turnd::config

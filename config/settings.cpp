@@ -1,0 +1,336 @@
+#include "config/settings.hpp"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+
+#include "config/config_error.hpp"
+#include "config/value_parsers.hpp"
+
+namespace turnd::config {
+namespace {
+
+using std::chrono::seconds;
+
+constexpr unsigned kMaxThreads = 1024;
+constexpr unsigned kUnlimited = std::numeric_limits<unsigned>::max();
+constexpr unsigned kMaxChannels = 0x7FFF - 0x4000 + 1;  // RFC 5766 range, the wider one
+constexpr seconds kOneHour{3600};
+constexpr seconds kOneDay{86400};
+
+template <class T, class U>
+std::string assign(T& field, Parsed<U> parsed) {
+  if (!parsed) return parsed.error();
+  field = std::move(*parsed);
+  return {};
+}
+
+template <class T, class U>
+std::string append(std::vector<T>& list, Parsed<U> parsed) {
+  if (!parsed) return parsed.error();
+  list.push_back(std::move(*parsed));
+  return {};
+}
+
+std::string seconds_text(seconds s) { return std::to_string(s.count()) + " seconds"; }
+
+// Kept in the order of packaging/turnd.yaml, which documents each key at length.
+constexpr std::array kSettings = {
+    Setting{
+        .key = "listen",
+        .flag = "--listen",
+        .metavar = "ADDR:PORT",
+        .example = "0.0.0.0:3478",
+        .help = "Address to listen on, UDP and TCP (default 0.0.0.0:3478 and [::]:3478)",
+        .shape = Shape::List,
+        .set = [](Config& c, std::string_view t) -> std::string {
+          auto address = parse_endpoint(t);
+          if (address && std::find(c.listen.begin(), c.listen.end(), *address) != c.listen.end())
+            return "address listed twice";
+          return append(c.listen, std::move(address));
+        },
+        .clear = [](Config& c) { c.listen.clear(); },
+        .check = [](const Config& c) -> std::string {
+          return c.listen.empty() ? "at least one address is needed, e.g. 0.0.0.0:3478" : "";
+        },
+    },
+    Setting{
+        .key = "realm",
+        .flag = "--realm",
+        .metavar = "REALM",
+        .example = "example.org",
+        .help = "REALM of long-term credentials (default turnd.local)",
+        .set = [](Config& c, std::string_view t) { return assign(c.realm, parse_realm(t)); },
+    },
+    Setting{
+        .key = "threads",
+        .flag = "--threads",
+        .metavar = "N",
+        .example = "4",
+        .help = "I/O threads, 0 = one per usable CPU (default 0)",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.threads, parse_unsigned(t, 0, kMaxThreads));
+            },
+    },
+    Setting{
+        .key = "log.level",
+        .flag = "--log-level",
+        .metavar = "LEVEL",
+        .example = "info",
+        .help = "trace|debug|info|warn|error|critical|off (default info)",
+        .set = [](Config& c,
+                  std::string_view t) { return assign(c.log_level, parse_log_level(t)); },
+    },
+    Setting{
+        .key = "log.format",
+        .flag = "--log-format",
+        .metavar = "FORMAT",
+        .example = "text",
+        .help = "text or json (JSON lines) (default text)",
+        .set = [](Config& c,
+                  std::string_view t) { return assign(c.log_format, parse_log_format(t)); },
+    },
+    Setting{
+        .key = "software",
+        .example = "turnd",
+        .help = "SOFTWARE attribute value, \"\" = do not send",
+        .set = [](Config& c, std::string_view t) { return assign(c.software, parse_software(t)); },
+    },
+    Setting{
+        .key = "auth.users",
+        .flag = "--user",
+        .metavar = "NAME:PASSWORD",
+        .example = "alice:secret",
+        .help = "Static long-term user (repeatable; replaces auth.users)",
+        .shape = Shape::List,
+        .secrecy = Secrecy::Secret,
+        .set = [](Config& c, std::string_view t) -> std::string {
+          auto user = parse_user(t);
+          return user ? add_user(c, std::move(*user)) : user.error();
+        },
+        .clear = [](Config& c) { c.users.clear(); },
+    },
+    Setting{
+        .key = "auth.secrets",
+        .flag = "--auth-secret",
+        .metavar = "SECRET",
+        .example = "s3cr3t",
+        .help = "TURN REST API shared secret (repeatable; replaces auth.secrets)",
+        .shape = Shape::List,
+        .secrecy = Secrecy::Secret,
+        .set = [](Config& c,
+                  std::string_view t) { return append(c.auth_secrets, parse_secret(t)); },
+        .clear = [](Config& c) { c.auth_secrets.clear(); },
+    },
+    Setting{
+        .key = "auth.nonce_lifetime",
+        .example = "10m",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.nonce_lifetime, parse_duration(t, seconds{1}, kOneDay));
+            },
+    },
+    Setting{
+        .key = "auth.clock_skew",
+        .example = "60",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.clock_skew, parse_duration(t, seconds{0}, kOneHour));
+            },
+    },
+    Setting{
+        .key = "auth.rest_separator",
+        .example = ":",
+        .set = [](Config& c,
+                  std::string_view t) { return assign(c.rest_separator, parse_rest_separator(t)); },
+    },
+    Setting{
+        .key = "auth.redis",
+        .flag = "--redis",
+        .metavar = "URL",
+        .example = "redis://127.0.0.1:6379/0",
+        .help = "Redis for credentials and secrets: redis://[:PASSWORD@]HOST[:PORT][/DB]",
+        .shape = Shape::Optional,
+        .secrecy = Secrecy::UrlPassword,
+        .set = [](Config& c, std::string_view t) { return assign(c.redis, parse_redis_url(t)); },
+        .clear = [](Config& c) { c.redis.reset(); },
+    },
+    Setting{
+        .key = "relay.ips",
+        .flag = "--relay-ip",
+        .metavar = "IP",
+        .example = "192.0.2.10",
+        .help = "Address to relay from (repeatable; default: from the listen addresses)",
+        .shape = Shape::List,
+        .set = [](Config& c,
+                  std::string_view t) { return append(c.relay_ips, parse_concrete_ip(t)); },
+        .clear = [](Config& c) { c.relay_ips.clear(); },
+    },
+    Setting{
+        .key = "relay.ports",
+        .flag = "--relay-ports",
+        .metavar = "LO-HI",
+        .example = "49152-65535",
+        .help = "Relay port range (default 49152-65535)",
+        .set = [](Config& c,
+                  std::string_view t) { return assign(c.relay_ports, parse_port_range(t)); },
+    },
+    Setting{
+        .key = "relay.external_ips",
+        .flag = "--external-ip",
+        .metavar = "PUBLIC[/PRIVATE]",
+        .example = "203.0.113.5/10.0.0.5",
+        .help = "Public address of a relay IP behind 1:1 NAT (repeatable)",
+        .shape = Shape::List,
+        .set = [](Config& c,
+                  std::string_view t) { return append(c.external_ips, parse_external_ip(t)); },
+        .clear = [](Config& c) { c.external_ips.clear(); },
+    },
+    Setting{
+        .key = "relay.allow_peers",
+        .flag = "--allow-peer",
+        .metavar = "CIDR",
+        .example = "127.0.0.0/8",
+        .help = "Allow relaying to this range despite the built-in deny list (repeatable)",
+        .shape = Shape::List,
+        .set = [](Config& c, std::string_view t) { return append(c.allow_peers, parse_prefix(t)); },
+        .clear = [](Config& c) { c.allow_peers.clear(); },
+    },
+    Setting{
+        .key = "relay.deny_peers",
+        .flag = "--deny-peer",
+        .metavar = "CIDR",
+        .example = "198.51.100.0/24",
+        .help = "Never relay to this range (repeatable)",
+        .shape = Shape::List,
+        .set = [](Config& c, std::string_view t) { return append(c.deny_peers, parse_prefix(t)); },
+        .clear = [](Config& c) { c.deny_peers.clear(); },
+    },
+    Setting{
+        .key = "relay.default_lifetime",
+        .example = "10m",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.default_lifetime, parse_duration(t, seconds{1}, kOneDay));
+            },
+        .check = [](const Config& c) -> std::string {
+          if (c.default_lifetime <= c.max_lifetime) return {};
+          return "must not exceed relay.max_lifetime (" + seconds_text(c.max_lifetime) + ")";
+        },
+    },
+    Setting{
+        .key = "relay.max_lifetime",
+        .flag = "--max-lifetime",
+        .metavar = "SECONDS",
+        .example = "1h",
+        .help = "Longest allocation lifetime a client may ask for (default 3600)",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.max_lifetime, parse_duration(t, seconds{1}, kOneDay));
+            },
+        .check = [](const Config& c) -> std::string {
+          if (c.max_lifetime >= c.default_lifetime) return {};
+          return "must be at least relay.default_lifetime (" + seconds_text(c.default_lifetime) +
+                 ")";
+        },
+    },
+    Setting{
+        .key = "relay.strict_channel_numbers",
+        .flag = "--strict-channel-numbers",
+        .example = "false",
+        .help = "Accept only RFC 8656 channel numbers 0x4000-0x4FFF",
+        .shape = Shape::Switch,
+        .set = [](Config& c,
+                  std::string_view t) { return assign(c.strict_channel_numbers, parse_bool(t)); },
+    },
+    Setting{
+        .key = "limits.user_quota",
+        .flag = "--user-quota",
+        .metavar = "N",
+        .example = "0",
+        .help = "Allocations per user, 0 = unlimited (default 0)",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.user_quota, parse_unsigned(t, 0, kUnlimited));
+            },
+    },
+    Setting{
+        .key = "limits.total_quota",
+        .flag = "--total-quota",
+        .metavar = "N",
+        .example = "0",
+        .help = "Allocations in total, 0 = bounded by the relay ports (default 0)",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.total_quota, parse_unsigned(t, 0, kUnlimited));
+            },
+    },
+    Setting{
+        .key = "limits.max_permissions_per_allocation",
+        .example = "64",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.max_permissions_per_allocation, parse_unsigned(t, 1, 65535));
+            },
+    },
+    Setting{
+        .key = "limits.max_channels_per_allocation",
+        .example = "64",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.max_channels_per_allocation, parse_unsigned(t, 1, kMaxChannels));
+            },
+    },
+    Setting{
+        .key = "limits.max_unauthenticated_per_second",
+        .example = "50",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.max_unauthenticated_per_second, parse_unsigned(t, 0, kUnlimited));
+            },
+    },
+    Setting{
+        .key = "admin.listen",
+        .flag = "--admin-listen",
+        .metavar = "ADDR:PORT",
+        .example = "127.0.0.1:9641",
+        .help = "Admin HTTP address (metrics, health); unset = off",
+        .shape = Shape::Optional,
+        .set = [](Config& c,
+                  std::string_view t) { return assign(c.admin_listen, parse_endpoint(t)); },
+        .clear = [](Config& c) { c.admin_listen.reset(); },
+    },
+};
+
+}  // namespace
+
+bool Setting::may_show(std::string_view text) const noexcept {
+  switch (secrecy) {
+    case Secrecy::Public:
+      return true;
+    case Secrecy::Secret:
+      return false;
+    case Secrecy::UrlPassword:
+      return text.find('@') == std::string_view::npos;
+  }
+  return false;
+}
+
+std::span<const Setting> settings() noexcept { return kSettings; }
+
+const Setting* find_setting(std::string_view key) noexcept {
+  for (const auto& s : kSettings)
+    if (s.key == key) return &s;
+  return nullptr;
+}
+
+std::string add_user(Config& config, StaticUser user) {
+  if (auto problem = check_user(user); !problem.empty()) return problem;
+  for (const auto& existing : config.users)
+    if (existing.name == user.name) return "user " + quote(user.name) + " is listed twice";
+  config.users.push_back(std::move(user));
+  return {};
+}
+
+}  // namespace turnd::config

@@ -1,0 +1,210 @@
+#include "server/allocation_table.hpp"
+
+#include <netinet/in.h>
+
+#include <cstring>
+#include <spdlog/spdlog.h>
+
+#include "protocol/attributes/address.hpp"
+#include "protocol/channel_data.hpp"
+#include "server/io/udp_listener.hpp"
+
+namespace turnd::server {
+
+using namespace protocol;
+namespace asio = boost::asio;
+
+AllocationTable::AllocationTable(asio::io_context& io, SharedServices& services,
+                                 io::SendBatch& sends)
+    : io_(io), services_(services), sends_(sends), sweep_timer_(io) {}
+
+AllocationTable::~AllocationTable() {
+  while (!by_tuple_.empty()) remove(*by_tuple_.begin()->second, "server stopped");
+}
+
+Allocation* AllocationTable::find(const FiveTuple& t) noexcept {
+  auto it = by_tuple_.find(t);
+  return it == by_tuple_.end() ? nullptr : it->second.get();
+}
+
+Allocation& AllocationTable::insert(std::unique_ptr<Allocation> a) {
+  Allocation& ref = *a;
+  by_id_[ref.id] = &ref;
+  by_tuple_[ref.five_tuple] = std::move(a);
+  for (std::size_t i = 0; i < ref.relays.size(); ++i) wait_relay(ref.id, i);
+  return ref;
+}
+
+void AllocationTable::remove(Allocation& a, std::string_view reason) {
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - a.created_at);
+  spdlog::info(
+      "allocation {} {}: user \"{}\" client {} {} after {}s; to peer {} pkts {} bytes, from peer {} "
+      "pkts {} bytes",
+      a.id, reason, a.username, to_string(a.five_tuple.transport), a.five_tuple.client.to_string(),
+      seconds.count(), a.counters.packets_to_peer, a.counters.bytes_to_peer,
+      a.counters.packets_from_peer, a.counters.bytes_from_peer);
+  for (auto& r : a.relays) {
+    boost::system::error_code ec;
+    r.socket.close(ec);
+    services_.ports.give_back(r.bound.port);
+  }
+  services_.quotas.release(a.username);
+  by_id_.erase(a.id);
+  by_tuple_.erase(a.five_tuple);  // destroys `a`
+}
+
+void AllocationTable::remove_by_sink(const ClientSink* sink) {
+  std::vector<Allocation*> doomed;
+  for (auto& [t, a] : by_tuple_)
+    if (a->sink == sink) doomed.push_back(a.get());
+  for (auto* a : doomed) remove(*a, "closed with its connection");
+}
+
+std::optional<RelayEndpoint> AllocationTable::open_relay(const IpAddress& ip, std::uint16_t port,
+                                                         bool even, bool dont_fragment) {
+  // A port can be taken by another process on the host: try a few before giving up.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    std::uint16_t p = port;
+    if (p == 0) {
+      auto taken = services_.ports.take(even);
+      if (!taken) return std::nullopt;
+      p = *taken;
+    }
+    try {
+      auto socket = io::open_udp_socket(io_, TransportAddress{ip, p}, false);
+      if (dont_fragment && ip.is_v4()) {
+        int mode = IP_PMTUDISC_DO;
+        ::setsockopt(socket.native_handle(), IPPROTO_IP, IP_MTU_DISCOVER, &mode, sizeof mode);
+      }
+      RelayEndpoint r{std::move(socket)};
+      r.bound = TransportAddress{ip, p};
+      r.advertised = r.bound;
+      return r;
+    } catch (const std::system_error&) {
+      if (port != 0) {  // a reserved port: nothing else to try
+        services_.ports.give_back(p);
+        return std::nullopt;
+      }
+      // Keep that port marked used (someone else holds it) and try another.
+    }
+  }
+  return std::nullopt;
+}
+
+void AllocationTable::release_relay(RelayEndpoint& r) {
+  boost::system::error_code ec;
+  r.socket.close(ec);
+  services_.ports.give_back(r.bound.port);
+}
+
+void AllocationTable::wait_relay(std::uint64_t id, std::size_t relay_index) {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return;
+  it->second->relays[relay_index].socket.async_wait(
+      asio::ip::udp::socket::wait_read,
+      [this, id, relay_index](const boost::system::error_code& ec) {
+        if (ec) return;  // closed: the allocation is gone, do not touch it
+        auto found = by_id_.find(id);
+        if (found == by_id_.end()) return;
+        on_relay_readable(*found->second, found->second->relays[relay_index]);
+        wait_relay(id, relay_index);
+      });
+}
+
+void AllocationTable::on_relay_readable(Allocation& a, RelayEndpoint& relay) noexcept {
+  const SteadyTime now = std::chrono::steady_clock::now();
+  for (int round = 0; round < 8; ++round) {
+    const int n = relay_batch_.receive(relay.socket.native_handle(), relay.bound.port);
+    if (n <= 0) break;
+    for (int i = 0; i < n; ++i) {
+      auto& d = relay_batch_[static_cast<std::size_t>(i)];
+      // RFC 8656 §10.3: without a permission for the peer's IP the datagram is dropped.
+      if (d.truncated || !a.has_permission(d.from.ip, now)) continue;
+      relay_to_client(a, d, relay_batch_.slot(static_cast<std::size_t>(i)), now);
+    }
+    sends_.flush();
+    if (static_cast<std::size_t>(n) < io::kBatchSize) break;
+  }
+}
+
+void AllocationTable::relay_to_client(Allocation& a, io::Datagram& d, std::uint8_t* slot_start,
+                                      SteadyTime now) noexcept {
+  std::uint8_t* payload = d.payload.data();
+  const auto len = static_cast<std::uint16_t>(d.payload.size());
+  const bool stream = a.sink->is_stream();
+  const std::size_t pad = (4 - len % 4) % 4;
+  ++a.counters.packets_from_peer;
+  a.counters.bytes_from_peer += len;
+
+  if (const ChannelBinding* ch = a.channel_by_peer(d.from, now)) {
+    // RFC 8656 §12.6: ChannelData, written in the headroom in front of the payload.
+    std::uint8_t* start = payload - kChannelDataHeaderSize;
+    write_channel_data_header(start, ch->number, len);
+    std::size_t total = kChannelDataHeaderSize + len;
+    if (stream) {
+      std::memset(payload + len, 0, pad);
+      total += pad;
+    }
+    a.sink->send_to_client({start, total}, a.five_tuple.client, a.five_tuple.server);
+    return;
+  }
+  // RFC 8656 §10.3: a Data indication with XOR-PEER-ADDRESS and DATA, also built in place.
+  const std::size_t peer_attr = 4 + 4 + d.from.ip.size();
+  const std::size_t header_len = kHeaderSize + peer_attr + 4;
+  std::uint8_t* start = payload - header_len;
+  if (start < slot_start) return;
+  Header h;
+  ++indication_counter_;
+  std::memcpy(h.transaction_id.data(), &indication_counter_, sizeof indication_counter_);
+  std::memcpy(h.transaction_id.data() + 8, &a.id, 4);
+  ByteWriter w{{start, header_len}};
+  w.write_u16(MessageType{Method::Data, Class::Indication}.encode());
+  w.write_u16(static_cast<std::uint16_t>(peer_attr + 4 + len + pad));
+  w.write_u32(kMagicCookie);
+  w.write_bytes(h.transaction_id);
+  w.write_u16(static_cast<std::uint16_t>(AttrType::XorPeerAddress));
+  w.write_u16(static_cast<std::uint16_t>(4 + d.from.ip.size()));
+  XorPeerAddress{d.from}.encode(w, h);
+  w.write_u16(static_cast<std::uint16_t>(AttrType::Data));
+  w.write_u16(len);
+  std::memset(payload + len, 0, pad);
+  a.sink->send_to_client({start, header_len + len + pad}, a.five_tuple.client, a.five_tuple.server);
+}
+
+void AllocationTable::send_to_peer(Allocation& a, const TransportAddress& peer,
+                                   ByteSpan data) noexcept {
+  RelayEndpoint* relay = a.relay_for(peer.ip.family);
+  if (relay == nullptr) return;
+  ++a.counters.packets_to_peer;
+  a.counters.bytes_to_peer += data.size();
+  sends_.enqueue(relay->socket.native_handle(), data, peer, nullptr);
+}
+
+void AllocationTable::start() { sweep(); }
+
+void AllocationTable::stop() { sweep_timer_.cancel(); }
+
+void AllocationTable::sweep() {
+  const SteadyTime now = std::chrono::steady_clock::now();
+  const auto wall = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  std::vector<Allocation*> expired;
+  for (auto& [t, a] : by_tuple_) {
+    // An allocation never outlives its REST credential (re-checked at every Refresh too).
+    if (now >= a->expires_at || (a->credential_expires && wall > *a->credential_expires)) {
+      expired.push_back(a.get());
+      continue;
+    }
+    std::erase_if(a->permissions, [&](const Permission& p) { return now >= p.expires_at; });
+    std::erase_if(a->channels,
+                  [&](const ChannelBinding& c) { return now >= c.expires_at + kChannelCooldown; });
+  }
+  for (auto* a : expired) remove(*a, "expired");
+  services_.ports.expire_reservations(now);
+  sweep_timer_.expires_after(std::chrono::seconds(1));
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) sweep();
+  });
+}
+
+}  // namespace turnd::server

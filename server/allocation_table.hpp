@@ -1,0 +1,66 @@
+// A shard's allocations: the sole owner of every Allocation, indexed by 5-tuple, plus the
+// relay half of the data path (peer -> client) and the client -> peer send.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+
+#include "server/allocation.hpp"
+#include "server/io/batch_io.hpp"
+#include "server/services.hpp"
+
+namespace turnd::server {
+
+class AllocationTable {
+ public:
+  AllocationTable(boost::asio::io_context& io, SharedServices& services, io::SendBatch& sends);
+  ~AllocationTable();
+
+  Allocation* find(const FiveTuple& t) noexcept;
+  /// Adds a new allocation (relays already opened); starts reading its relay sockets.
+  Allocation& insert(std::unique_ptr<Allocation> a);
+  /// Closes the relay sockets, returns the ports and the quota, logs the totals.
+  void remove(Allocation& a, std::string_view reason);
+  /// Removes every allocation whose client uses `sink` (a TCP connection that closed).
+  void remove_by_sink(const ClientSink* sink);
+
+  /// Opens a relay socket on `ip`:`port` (port 0 = take one from the pool; `even` for
+  /// EVEN-PORT). nullopt when no port could be bound.
+  std::optional<RelayEndpoint> open_relay(const protocol::IpAddress& ip, std::uint16_t port,
+                                          bool even, bool dont_fragment);
+  /// Returns a relay endpoint's port to the pool (an endpoint not yet inserted).
+  void release_relay(RelayEndpoint& r);
+
+  /// Client -> peer: sends `data` from the allocation's relay of the peer's family.
+  void send_to_peer(Allocation& a, const protocol::TransportAddress& peer,
+                    protocol::ByteSpan data) noexcept;
+
+  /// Starts the once-a-second expiry sweep.
+  void start();
+  void stop();
+  std::size_t size() const noexcept { return by_tuple_.size(); }
+  SharedServices& services() noexcept { return services_; }
+  std::uint64_t next_id() noexcept { return ++last_id_; }
+
+ private:
+  void wait_relay(std::uint64_t id, std::size_t relay_index);
+  void on_relay_readable(Allocation& a, RelayEndpoint& relay) noexcept;
+  void relay_to_client(Allocation& a, io::Datagram& d, std::uint8_t* slot_start,
+                       SteadyTime now) noexcept;
+  void sweep();
+
+  boost::asio::io_context& io_;
+  SharedServices& services_;
+  io::SendBatch& sends_;
+  boost::asio::steady_timer sweep_timer_;
+  std::unordered_map<FiveTuple, std::unique_ptr<Allocation>, FiveTupleHash> by_tuple_;
+  std::unordered_map<std::uint64_t, Allocation*> by_id_;
+  io::ReceiveBatch relay_batch_;
+  std::uint64_t last_id_ = 0;
+  std::uint64_t indication_counter_ = 0;
+};
+
+}  // namespace turnd::server

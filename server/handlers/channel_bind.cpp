@@ -1,0 +1,47 @@
+// ChannelBind (RFC 8656 §11.2): bind a channel number to a peer transport address, or refresh
+// the binding; it also installs or refreshes a permission for the peer's IP.
+#include "protocol/channel_data.hpp"
+#include "server/handlers/turn_reply.hpp"
+
+namespace turnd::server::handlers {
+
+using namespace protocol;
+
+ByteSpan handle_channel_bind(const TurnRequest& req, Allocation& a, ShardState& shard,
+                             MutableByteSpan out) {
+  const auto number = req.msg.get<ChannelNumber>();
+  const auto peer = req.msg.get<XorPeerAddress>();
+  if (!number || !peer ||
+      !is_valid_channel(number->value, shard.config().strict_channel_numbers))
+    return turn_error(req, StunError::BadRequest, shard, out);
+  if (auto e = check_peer(a, peer->address.ip, shard)) return turn_error(req, *e, shard, out);
+
+  // §11.2: a number bound to another peer, or a peer bound to another number, is a 400 —
+  // also while an expired binding cools down (§12).
+  const auto now = std::chrono::steady_clock::now();
+  ChannelBinding* existing = nullptr;
+  for (auto& c : a.channels) {
+    const bool same_number = c.number == number->value, same_peer = c.peer == peer->address;
+    if (same_number != same_peer) return turn_error(req, StunError::BadRequest, shard, out);
+    if (same_number) existing = &c;
+  }
+  if (existing == nullptr) {
+    if (a.channels.size() >= shard.config().max_channels_per_allocation)
+      return turn_error(req, StunError::InsufficientCapacity, shard, out);
+    a.channels.push_back({number->value, peer->address, now + kChannelLifetime});
+  } else {
+    existing->expires_at = now + kChannelLifetime;
+  }
+  bool refreshed = false;
+  for (auto& p : a.permissions) {
+    if (p.peer == peer->address.ip) {
+      p.expires_at = now + kPermissionLifetime;
+      refreshed = true;
+    }
+  }
+  if (!refreshed) a.permissions.push_back({peer->address.ip, now + kPermissionLifetime});
+  auto b = begin_response(req.msg, Class::SuccessResponse, out);
+  return finish_response(b, req.msg, shard.software(), signing_of(req));
+}
+
+}  // namespace turnd::server::handlers

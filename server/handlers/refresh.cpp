@@ -1,0 +1,33 @@
+// Refresh (RFC 8656 §7.3): extend an allocation, or delete it with LIFETIME 0.
+#include "server/handlers/lifetime.hpp"
+#include "server/handlers/turn_reply.hpp"
+
+namespace turnd::server::handlers {
+
+using namespace protocol;
+
+ByteSpan handle_refresh(const TurnRequest& req, Allocation& a, ShardState& shard,
+                        MutableByteSpan out) {
+  // §7.3: a REQUESTED-ADDRESS-FAMILY the allocation has no relay for is a 443.
+  if (auto family = req.msg.get<RequestedAddressFamily>()) {
+    if ((family->value != 1 && family->value != 2) ||
+        a.relay_for(static_cast<Family>(family->value)) == nullptr)
+      return turn_error(req, StunError::PeerAddressFamilyMismatch, shard, out);
+  }
+  const auto requested = req.msg.get<Lifetime>();
+  if (requested && requested->value == 0) {
+    auto b = begin_response(req.msg, Class::SuccessResponse, out);
+    b.add(Lifetime{0});
+    auto reply = finish_response(b, req.msg, shard.software(), signing_of(req));
+    shard.allocations().remove(a, "deleted by the client");
+    return reply;
+  }
+  const auto lifetime = granted_lifetime(req.msg, req.auth, shard.config());
+  a.expires_at = std::chrono::steady_clock::now() + lifetime;
+  a.credential_expires = req.auth.expires;
+  auto b = begin_response(req.msg, Class::SuccessResponse, out);
+  b.add(Lifetime{static_cast<std::uint32_t>(lifetime.count())});
+  return finish_response(b, req.msg, shard.software(), signing_of(req));
+}
+
+}  // namespace turnd::server::handlers

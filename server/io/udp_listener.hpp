@@ -1,0 +1,40 @@
+// One UDP socket of one shard on one listen address (SO_REUSEPORT: every shard has its own and
+// the kernel keeps each client on one of them). Reads in batches and answers in batches.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+
+#include "server/client_context.hpp"
+#include "server/dispatcher.hpp"
+#include "server/io/batch_io.hpp"
+
+namespace turnd::server::io {
+
+/// Opens a non-blocking UDP socket bound to `addr` with SO_REUSEPORT (and IPV6_V6ONLY for
+/// IPv6). Throws std::system_error naming the address when it cannot.
+boost::asio::ip::udp::socket open_udp_socket(boost::asio::io_context& io,
+                                             const protocol::TransportAddress& addr,
+                                             bool reuse_port);
+
+class UdpListener final : public ClientSink {
+ public:
+  UdpListener(boost::asio::io_context& io, const protocol::TransportAddress& addr,
+              Dispatcher& dispatcher, SendBatch& sends);
+  void start();
+  void send_to_client(protocol::ByteSpan bytes, const protocol::TransportAddress& client,
+                      const protocol::TransportAddress& local) noexcept override;
+  bool is_stream() const noexcept override { return false; }
+
+ private:
+  void wait_readable();
+  void on_readable() noexcept;
+
+  boost::asio::ip::udp::socket socket_;
+  protocol::TransportAddress addr_;
+  Dispatcher& dispatcher_;
+  SendBatch& sends_;
+  ReceiveBatch batch_;
+};
+
+}  // namespace turnd::server::io

@@ -1,0 +1,66 @@
+#include "server/server.hpp"
+
+#include <sched.h>
+#include <sys/resource.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include "protocol/version.hpp"
+
+namespace turnd::server {
+
+unsigned usable_cpus() noexcept {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<unsigned>(CPU_COUNT(&set));
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;
+}
+
+namespace {
+/// Every allocation holds a relay socket: raise the soft descriptor limit to the hard one.
+void raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+std::string describe_listen(const config::Config& c) {
+  std::string out;
+  for (const auto& a : c.listen) out += (out.empty() ? "" : ", ") + a.to_string();
+  return out;
+}
+}  // namespace
+
+Server::Server(config::Config config) : config_(std::move(config)) {
+  if (config_.threads == 0) config_.threads = usable_cpus();
+}
+
+void Server::run() {
+  raise_fd_limit();
+  // Install the handlers before any shard thread exists, so no thread dies of a default action.
+  boost::asio::io_context control;
+  boost::asio::signal_set signals{control, SIGINT, SIGTERM};
+  services_ = std::make_unique<SharedServices>(config_);
+  for (unsigned i = 0; i < config_.threads; ++i) {
+    shards_.push_back(std::make_unique<Shard>(i, *services_));
+    shards_.back()->open_listeners();
+  }
+  for (auto& s : shards_) threads_.emplace_back([&s] { s->run(); });
+  spdlog::info("turnd {} listening on udp+tcp {} with {} shard(s), realm \"{}\"", kVersion,
+               describe_listen(config_), config_.threads, config_.realm);
+
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {} received, stopping", sig);
+    for (auto& s : shards_) s->stop();
+  });
+  control.run();
+  for (auto& t : threads_) t.join();
+  spdlog::info("turnd stopped");
+}
+
+}  // namespace turnd::server

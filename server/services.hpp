@@ -1,0 +1,47 @@
+// State shared by all shards, touched only on the control path (Allocate, teardown,
+// reload), never per packet: the relay port pool, quotas, the peer filter and the credential
+// snapshot that every shard's Authenticator starts from.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "auth/authenticator.hpp"
+#include "config/config.hpp"
+#include "server/peer_filter.hpp"
+#include "server/relay_port_pool.hpp"
+
+namespace turnd::server {
+
+/// Allocation counts per user and in total, for the configured quotas (0 = unlimited).
+class QuotaRegistry {
+ public:
+  QuotaRegistry(unsigned per_user, unsigned total) : per_user_(per_user), total_(total) {}
+  enum class Verdict : std::uint8_t { Ok, UserQuota, TotalQuota };
+  /// Counts one more allocation for `user` unless a quota forbids it.
+  Verdict acquire(const std::string& user);
+  void release(const std::string& user);
+  unsigned total() const noexcept { return count_.load(std::memory_order_relaxed); }
+
+ private:
+  unsigned per_user_, total_;
+  std::atomic<unsigned> count_{0};
+  std::mutex mutex_;
+  std::unordered_map<std::string, unsigned> by_user_;
+};
+
+struct SharedServices {
+  explicit SharedServices(const config::Config& config);
+
+  const config::Config& config;
+  RelayPortPool ports;
+  QuotaRegistry quotas;
+  PeerFilter peer_filter;
+  auth::AuthOptions auth_options;
+  auth::NonceFactory nonces;  // one key for all shards: a nonce from one verifies on another
+  auth::CredentialsPtr credentials;
+};
+
+}  // namespace turnd::server

@@ -1,0 +1,32 @@
+#include "server/shard.hpp"
+
+#include <boost/asio/post.hpp>
+
+namespace turnd::server {
+
+Shard::Shard(unsigned id, SharedServices& services)
+    : config_(services.config), state_(id, io_, services), dispatcher_(state_) {}
+
+void Shard::open_listeners() {
+  for (const auto& addr : config_.listen) {
+    udp_.push_back(std::make_unique<io::UdpListener>(io_, addr, dispatcher_, state_.sends()));
+    tcp_.push_back(std::make_unique<io::TcpListener>(io_, addr, dispatcher_));
+  }
+}
+
+void Shard::run() {
+  for (auto& l : udp_) l->start();
+  for (auto& l : tcp_) l->start();
+  state_.allocations().start();
+  io_.run();
+}
+
+void Shard::stop() {
+  boost::asio::post(io_, [this] {
+    for (auto& l : tcp_) l->close();
+    state_.allocations().stop();
+    io_.stop();
+  });
+}
+
+}  // namespace turnd::server

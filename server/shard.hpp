@@ -1,0 +1,40 @@
+// A shard: one thread, one io_context, its own sockets on every listen address, and the state
+// of the clients the kernel hashes to it. Nothing in a shard is touched by another thread;
+// the control plane talks to it only through post().
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <vector>
+
+#include "config/config.hpp"
+#include "server/dispatcher.hpp"
+#include "server/io/batch_io.hpp"
+#include "server/io/tcp_listener.hpp"
+#include "server/io/udp_listener.hpp"
+#include "server/shard_state.hpp"
+
+namespace turnd::server {
+
+class Shard {
+ public:
+  Shard(unsigned id, SharedServices& services);
+  /// Binds this shard's sockets; throws std::system_error naming the address on failure.
+  void open_listeners();
+  /// Runs the event loop until stop(); the thread that calls it owns the shard from then on.
+  void run();
+  /// Thread-safe: asks the shard to close its sockets and return from run().
+  void stop();
+  boost::asio::io_context& io() noexcept { return io_; }
+  const ShardState& state() const noexcept { return state_; }
+
+ private:
+  boost::asio::io_context io_{1};
+  const config::Config& config_;
+  ShardState state_;
+  Dispatcher dispatcher_;
+  std::vector<std::unique_ptr<io::UdpListener>> udp_;
+  std::vector<std::unique_ptr<io::TcpListener>> tcp_;
+};
+
+}  // namespace turnd::server

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Browser test runner: installs playwright-core (npm ci, once, under a lock)
+# if needed, then starts the TURN server (SERVER=turnd|coturn, see
+# ../interop/servers.py) and runs the node test against it.
+#   BROWSER_TURN_TRANSPORT=udp|tcp   (default: both)
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+python=${TURN_TEST_PYTHON:-/usr/bin/python3}
+
+(
+  flock -w 600 9 || { echo "could not take the npm install lock" >&2; exit 1; }
+  cd "$here"
+  if [ ! -f node_modules/playwright-core/package.json ] || [ node_modules/.package-lock.json -ot package-lock.json ]; then
+    echo "installing node modules in $here (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+) 9>"${TMPDIR:-/tmp}/turnd-browser-npm.lock"
+
+cd "$here"
+exec "$python" "$here/../interop/servers.py" run --timeout 270 -- node --test "$here/datachannel.test.mjs"

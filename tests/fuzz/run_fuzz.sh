@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang and runs each for SECONDS; exits non-zero on a crash.
+#   tests/fuzz/run_fuzz.sh BUILD_DIR SECONDS [message|framing ...]
+# BUILD_DIR is a clang build with TURND_FUZZ=ON; it is configured if it has no build.ninja yet.
+# When the full tree does not configure (parts of it in progress), the protocol-only project in
+# tests/fuzz/standalone is used instead. The committed corpus is copied to a temporary directory
+# so new finds do not pollute it; crash inputs are kept in BUILD_DIR/fuzz-artifacts/.
+# Environment: FUZZ_MAX_LEN (default 4096), FUZZ_ARGS (extra libFuzzer flags).
+set -euo pipefail
+
+if [[ $# -lt 2 ]]; then
+  echo "usage: $0 BUILD_DIR SECONDS [message|framing ...]" >&2
+  exit 2
+fi
+build_dir=$1
+seconds=$2
+shift 2
+targets=("$@")
+[[ ${#targets[@]} -gt 0 ]] || targets=(message framing)
+
+fuzz_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$fuzz_dir/../.." && pwd)
+
+configure() {
+  CC=clang CXX=clang++ cmake -S "$1" -B "$build_dir" -G Ninja -DTURND_FUZZ=ON \
+    -DTURND_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build_dir.configure.log" 2>&1
+}
+
+if [[ ! -f $build_dir/build.ninja ]]; then
+  mkdir -p "$build_dir"
+  if ! configure "$repo"; then
+    echo "run_fuzz: the full tree does not configure (see $build_dir.configure.log);" \
+         "using tests/fuzz/standalone" >&2
+    rm -rf "$build_dir/CMakeCache.txt" "$build_dir/CMakeFiles"
+    configure "$fuzz_dir/standalone" || { cat "$build_dir.configure.log" >&2; exit 1; }
+  fi
+fi
+cmake --build "$build_dir" --target "${targets[@]/#/fuzz_}"
+
+artifacts=$build_dir/fuzz-artifacts
+mkdir -p "$artifacts"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+status=0
+for target in "${targets[@]}"; do
+  binary=$(find "$build_dir" -type f -name "fuzz_$target" -perm -u+x | head -n 1)
+  [[ -n $binary ]] || { echo "run_fuzz: fuzz_$target was not built" >&2; exit 1; }
+  mkdir -p "$work/$target"
+  cp "$fuzz_dir/corpus/$target/." "$work/$target/" -r
+  echo "run_fuzz: fuzz_$target for ${seconds}s"
+  # shellcheck disable=SC2086 # FUZZ_ARGS is a list of flags
+  if ! "$binary" "$work/$target" -max_total_time="$seconds" -dict="$fuzz_dir/stun.dict" \
+      -max_len="${FUZZ_MAX_LEN:-4096}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      -artifact_prefix="$artifacts/$target-" ${FUZZ_ARGS:-}; then
+    echo "run_fuzz: fuzz_$target FAILED; reproduce with: $binary $artifacts/$target-<crash file>" >&2
+    echo "run_fuzz: then add the input to tests/fuzz/corpus/$target/ (fuzz.regress keeps it)" >&2
+    status=1
+  fi
+done
+exit $status
