@@ -170,7 +170,9 @@ class ServerConfig:
     user_quota: Optional[int] = None
     total_quota: Optional[int] = None
     strict_channel_numbers: bool = False
-    nonce_lifetime: Optional[int] = None             # turnd: only if its --help lists the flag
+    nonce_lifetime: Optional[int] = None             # turnd: auth.nonce_lifetime in a --config file
+    default_lifetime: Optional[int] = None           # turnd: relay.default_lifetime (coturn: none)
+    config_yaml: str = ""                            # turnd: more YAML for the --config file
     log_level: str = "debug"
     extra_args: Sequence[str] = ()
 
@@ -419,8 +421,20 @@ class TurndProcess(ServerProcess):
             cmd += ["--total-quota", str(c.total_quota)]
         if c.strict_channel_numbers:
             cmd += ["--strict-channel-numbers"]
+        # settings without a flag go into a --config file (keys it leaves out keep their defaults)
+        yaml = []
         if c.nonce_lifetime is not None:
-            cmd += ["--nonce-lifetime", str(c.nonce_lifetime)]
+            if self.supports("--nonce-lifetime", self.binary):
+                cmd += ["--nonce-lifetime", str(c.nonce_lifetime)]
+            else:
+                yaml += ["auth:", f"  nonce_lifetime: {c.nonce_lifetime}"]
+        if c.default_lifetime is not None:
+            yaml += ["relay:", f"  default_lifetime: {c.default_lifetime}"]
+        if yaml or c.config_yaml:
+            path = os.path.join(self.dir, "turnd.yaml")
+            with open(path, "w") as f:
+                f.write("\n".join(yaml) + "\n" + c.config_yaml)
+            cmd[1:1] = ["--config", path]
         return cmd + list(c.extra_args)
 
 

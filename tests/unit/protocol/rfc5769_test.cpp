@@ -206,7 +206,10 @@ TEST_P(Rfc5769, AnyFlippedBitIsRejected) {
   const VectorCase& c = GetParam();
   const Bytes bytes = load_hex(c.file);
   const IntegrityKey key = c.credentials.key();
-  const RawAttribute* mi = MessageView::parse(test::span(bytes))->find(AttrType::MessageIntegrity);
+  auto original = MessageView::parse(test::span(bytes));
+  ASSERT_TRUE(original);
+  const RawAttribute* mi = original->find(AttrType::MessageIntegrity);
+  ASSERT_NE(mi, nullptr);
   const std::size_t covered = mi->offset + 4 + 20;  // bytes the HMAC protects, MAC included
   for (std::size_t bit = 0; bit < covered * 8; ++bit) {
     Bytes flipped = bytes;
