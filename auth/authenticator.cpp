@@ -51,13 +51,29 @@ AuthResult Authenticator::verify_with_password(const MessageView& request,
                                                std::string_view username,
                                                std::string_view password,
                                                PasswordAlgorithmId alg) const {
+  return verify_with_key(request, username, long_term_key(username, credentials_->realm, password, alg));
+}
+
+AuthResult Authenticator::verify_with_key(const MessageView& request, std::string_view username,
+                                          const IntegrityKey& key) const {
   AuthResult r;
-  r.key = long_term_key(username, credentials_->realm, password, alg);
+  r.key = key;
   r.alg = request.has(AttrType::MessageIntegritySha256) ? IntegrityAlg::Sha256 : IntegrityAlg::Sha1;
   if (verify_integrity(request, r.key.span(), r.alg) != IntegrityResult::Ok)
     return fail(Verdict::Challenge, "message integrity check failed");
   r.verdict = Verdict::Ok;
   r.username = username;
+  return r;
+}
+
+AuthResult Authenticator::verify_minted(const MessageView& request, std::string_view username,
+                                        const MintedUser& user, PasswordAlgorithmId alg,
+                                        Clock::time_point now) const {
+  // The keys were derived when the credential was minted; the password is not stored.
+  if (user.expires <= std::chrono::time_point_cast<std::chrono::seconds>(now))
+    return fail(Verdict::Challenge, "minted credential expired");
+  auto r = verify_with_key(request, username, alg == PasswordAlgorithmId::Sha256 ? user.sha256 : user.md5);
+  if (r.verdict == Verdict::Ok) r.expires = user.expires;
   return r;
 }
 
@@ -94,6 +110,8 @@ AuthResult Authenticator::check(const MessageView& request, const IpAddress& cli
 
   if (auto user = credentials_->users.find(username); user != credentials_->users.end())
     return verify_with_password(request, username, user->second, *alg);
+  if (auto minted = credentials_->minted.find(username); minted != credentials_->minted.end())
+    return verify_minted(request, username, minted->second, *alg, now);
 
   const auto rest = parse_rest_username(username, options_.rest_separator);
   if (!rest || credentials_->secrets.empty()) return fail(Verdict::Challenge, "unknown user");

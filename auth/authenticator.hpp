@@ -31,7 +31,7 @@ struct AuthResult {
   protocol::IntegrityKey key;                         // Ok: sign the response with this
   protocol::IntegrityAlg alg = protocol::IntegrityAlg::Sha1;
   std::string username;                               // Ok: as sent (resolved from USERHASH)
-  std::optional<std::chrono::sys_seconds> expires;    // Ok + REST credential: its expiry
+  std::optional<std::chrono::sys_seconds> expires;    // Ok + REST or minted credential: its expiry
   std::string_view reason;                            // why not Ok, for debug logs
 };
 
@@ -58,6 +58,11 @@ class Authenticator {
       const protocol::MessageView& request, std::string_view nonce) const;
   AuthResult verify_with_password(const protocol::MessageView& request, std::string_view username,
                                   std::string_view password, protocol::PasswordAlgorithmId alg) const;
+  AuthResult verify_with_key(const protocol::MessageView& request, std::string_view username,
+                             const protocol::IntegrityKey& key) const;
+  AuthResult verify_minted(const protocol::MessageView& request, std::string_view username,
+                           const MintedUser& user, protocol::PasswordAlgorithmId alg,
+                           Clock::time_point now) const;
 
   AuthOptions options_;
   CredentialsPtr credentials_;

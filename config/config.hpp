@@ -72,6 +72,9 @@ struct Config {
 
   // admin
   std::optional<protocol::TransportAddress> admin_listen;  ///< e.g. 127.0.0.1:9641
+  std::optional<std::string> admin_api_key;  ///< enables GET /api/v1/turn-credentials
+  std::chrono::seconds credential_ttl{86400};  ///< lifetime of credentials the endpoint mints
+  std::vector<std::string> credential_uris;    ///< "uris" the endpoint returns; empty = derived
 
   friend bool operator==(const Config&, const Config&) = default;
 };

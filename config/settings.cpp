@@ -301,6 +301,35 @@ constexpr std::array kSettings = {
                   std::string_view t) { return assign(c.admin_listen, parse_endpoint(t)); },
         .clear = [](Config& c) { c.admin_listen.reset(); },
     },
+    Setting{
+        .key = "admin.api_key",
+        .example = "a-long-random-key",
+        .shape = Shape::Optional,
+        .secrecy = Secrecy::Secret,
+        .set = [](Config& c,
+                  std::string_view t) { return assign(c.admin_api_key, parse_secret(t)); },
+        .clear = [](Config& c) { c.admin_api_key.reset(); },
+    },
+    Setting{
+        .key = "admin.credential_ttl",
+        .example = "1d",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.credential_ttl, parse_duration(t, seconds{60}, kOneDay * 7));
+            },
+    },
+    Setting{
+        .key = "admin.credential_uris",
+        .example = "turn:turn.example.org:3478?transport=udp",
+        .shape = Shape::List,
+        .set = [](Config& c, std::string_view t) -> std::string {
+          if (!t.starts_with("stun:") && !t.starts_with("turn:") && !t.starts_with("turns:"))
+            return "expected a stun:, turn: or turns: URI, e.g. turn:turn.example.org:3478";
+          c.credential_uris.emplace_back(t);
+          return {};
+        },
+        .clear = [](Config& c) { c.credential_uris.clear(); },
+    },
 };
 
 }  // namespace

@@ -15,8 +15,8 @@ using namespace protocol;
 namespace asio = boost::asio;
 
 AllocationTable::AllocationTable(asio::io_context& io, SharedServices& services,
-                                 io::SendBatch& sends)
-    : io_(io), services_(services), sends_(sends), sweep_timer_(io) {}
+                                 io::SendBatch& sends, ShardCounters& counters)
+    : io_(io), services_(services), sends_(sends), counters_(counters), sweep_timer_(io) {}
 
 AllocationTable::~AllocationTable() {
   while (!by_tuple_.empty()) remove(*by_tuple_.begin()->second, "server stopped");
@@ -29,6 +29,8 @@ Allocation* AllocationTable::find(const FiveTuple& t) noexcept {
 
 Allocation& AllocationTable::insert(std::unique_ptr<Allocation> a) {
   Allocation& ref = *a;
+  ++counters_.allocations_created;
+  counters_.allocations.fetch_add(1, std::memory_order_relaxed);
   by_id_[ref.id] = &ref;
   by_tuple_[ref.five_tuple] = std::move(a);
   for (std::size_t i = 0; i < ref.relays.size(); ++i) wait_relay(ref.id, i);
@@ -50,6 +52,8 @@ void AllocationTable::remove(Allocation& a, std::string_view reason) {
     services_.ports.give_back(r.bound.port);
   }
   services_.quotas.release(a.username);
+  ++(reason == "expired" ? counters_.allocations_expired : counters_.allocations_deleted);
+  counters_.allocations.fetch_sub(1, std::memory_order_relaxed);
   by_id_.erase(a.id);
   by_tuple_.erase(a.five_tuple);  // destroys `a`
 }
@@ -120,7 +124,10 @@ void AllocationTable::on_relay_readable(Allocation& a, RelayEndpoint& relay) noe
     for (int i = 0; i < n; ++i) {
       auto& d = relay_batch_[static_cast<std::size_t>(i)];
       // RFC 8656 §10.3: without a permission for the peer's IP the datagram is dropped.
-      if (d.truncated || !a.has_permission(d.from.ip, now)) continue;
+      if (d.truncated || !a.has_permission(d.from.ip, now)) {
+        ++counters_.peer_packets_without_permission;
+        continue;
+      }
       relay_to_client(a, d, relay_batch_.slot(static_cast<std::size_t>(i)), now);
     }
     sends_.flush();
@@ -136,6 +143,8 @@ void AllocationTable::relay_to_client(Allocation& a, io::Datagram& d, std::uint8
   const std::size_t pad = (4 - len % 4) % 4;
   ++a.counters.packets_from_peer;
   a.counters.bytes_from_peer += len;
+  ++counters_.packets_from_peer;
+  counters_.bytes_from_peer.add(len);
 
   if (const ChannelBinding* ch = a.channel_by_peer(d.from, now)) {
     // RFC 8656 §12.6: ChannelData, written in the headroom in front of the payload.
@@ -178,6 +187,8 @@ void AllocationTable::send_to_peer(Allocation& a, const TransportAddress& peer,
   if (relay == nullptr) return;
   ++a.counters.packets_to_peer;
   a.counters.bytes_to_peer += data.size();
+  ++counters_.packets_to_peer;
+  counters_.bytes_to_peer.add(data.size());
   sends_.enqueue(relay->socket.native_handle(), data, peer, nullptr);
 }
 

@@ -10,13 +10,15 @@
 
 #include "server/allocation.hpp"
 #include "server/io/batch_io.hpp"
+#include "server/metrics.hpp"
 #include "server/services.hpp"
 
 namespace turnd::server {
 
 class AllocationTable {
  public:
-  AllocationTable(boost::asio::io_context& io, SharedServices& services, io::SendBatch& sends);
+  AllocationTable(boost::asio::io_context& io, SharedServices& services, io::SendBatch& sends,
+                  ShardCounters& counters);
   ~AllocationTable();
 
   Allocation* find(const FiveTuple& t) noexcept;
@@ -55,6 +57,7 @@ class AllocationTable {
   boost::asio::io_context& io_;
   SharedServices& services_;
   io::SendBatch& sends_;
+  ShardCounters& counters_;
   boost::asio::steady_timer sweep_timer_;
   std::unordered_map<FiveTuple, std::unique_ptr<Allocation>, FiveTupleHash> by_tuple_;
   std::unordered_map<std::uint64_t, Allocation*> by_id_;

@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "protocol/version.hpp"
+#include "server/admin_http.hpp"
+#include "server/metrics_text.hpp"
 
 namespace turnd::server {
 
@@ -35,6 +37,22 @@ std::string describe_listen(const config::Config& c) {
 }
 }  // namespace
 
+std::string Server::metrics() const {
+  std::vector<const ShardCounters*> counters;
+  for (const auto& s : shards_) counters.push_back(&s->state().counters());
+  ProcessGauges g;
+  g.relay_ports_in_use = services_->ports.in_use();
+  g.relay_ports_capacity = services_->ports.capacity();
+  g.redis_up = redis_up_.load();
+  g.shards = static_cast<unsigned>(shards_.size());
+  return render_metrics(counters, g);
+}
+
+auth::CredentialsPtr Server::credentials() const {
+  std::lock_guard lock{credentials_mutex_};
+  return credentials_;
+}
+
 Server::Server(config::Config config) : config_(std::move(config)) {
   if (config_.threads == 0) config_.threads = usable_cpus();
 }
@@ -49,14 +67,27 @@ void Server::run() {
     shards_.push_back(std::make_unique<Shard>(i, *services_));
     shards_.back()->open_listeners();
   }
+  credentials_ = services_->credentials;
+  std::unique_ptr<AdminHttp> admin;
+  if (config_.admin_listen) {
+    admin = std::make_unique<AdminHttp>(
+        control, config_,
+        AdminHooks{[this] { return metrics(); }, [] { return true; },
+                   [this] { return credentials(); }});
+    admin->start();
+  }
   for (auto& s : shards_) threads_.emplace_back([&s] { s->run(); });
   spdlog::info("turnd {} listening on udp+tcp {} with {} shard(s), realm \"{}\"", kVersion,
                describe_listen(config_), config_.threads, config_.realm);
+  if (config_.admin_listen)
+    spdlog::info("admin HTTP on {} (/metrics, /healthz, /readyz{})", config_.admin_listen->to_string(),
+                 config_.admin_api_key ? ", /api/v1/turn-credentials" : "");
 
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {} received, stopping", sig);
     for (auto& s : shards_) s->stop();
+    if (admin) admin->stop();
   });
   control.run();
   for (auto& t : threads_) t.join();

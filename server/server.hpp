@@ -1,7 +1,9 @@
 // The turnd process: N shards on N threads, plus the control thread (signals) that owns them.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -22,10 +24,16 @@ class Server {
   void run();
 
  private:
+  std::string metrics() const;
+  auth::CredentialsPtr credentials() const;
+
   config::Config config_;
   std::unique_ptr<SharedServices> services_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
+  mutable std::mutex credentials_mutex_;  // control plane only: admin HTTP and Redis threads
+  auth::CredentialsPtr credentials_;
+  std::atomic<int> redis_up_{-1};
 };
 
 }  // namespace turnd::server

@@ -8,17 +8,10 @@
 #include "config/config.hpp"
 #include "server/allocation_table.hpp"
 #include "server/io/batch_io.hpp"
+#include "server/metrics.hpp"
 #include "server/services.hpp"
 
 namespace turnd::server {
-
-struct ShardCounters {
-  std::uint64_t requests = 0;
-  std::uint64_t dropped_malformed = 0;
-  std::uint64_t bad_requests = 0;
-  std::uint64_t auth_failures = 0;
-  std::uint64_t channel_data_dropped = 0;
-};
 
 class ShardState {
  public:
@@ -26,7 +19,7 @@ class ShardState {
       : id_(shard_id),
         services_(services),
         auth_(services.auth_options, services.credentials, services.nonces),
-        allocations_(io, services, sends_) {}
+        allocations_(io, services, sends_, counters_) {}
 
   unsigned id() const noexcept { return id_; }
   const config::Config& config() const noexcept { return services_.config; }
@@ -36,14 +29,16 @@ class ShardState {
   AllocationTable& allocations() noexcept { return allocations_; }
   io::SendBatch& sends() noexcept { return sends_; }
   ShardCounters& counters() noexcept { return counters_; }
+  const ShardCounters& counters() const noexcept { return counters_; }
 
  private:
   unsigned id_;
   SharedServices& services_;
-  io::SendBatch sends_;  // declared before allocations_, which keeps a reference to it
+  // Declared before allocations_, which keeps references to them.
+  ShardCounters counters_;
+  io::SendBatch sends_{counters_.send_dropped};
   auth::Authenticator auth_;
   AllocationTable allocations_;
-  ShardCounters counters_;
 };
 
 }  // namespace turnd::server

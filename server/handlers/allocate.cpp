@@ -40,6 +40,8 @@ Result<AllocateOptions, StunError> read_options(const MessageView& msg) {
     return unexpected(StunError::BadRequest);
   if (token && (even || family || additional)) return unexpected(StunError::BadRequest);
   if (family && additional) return unexpected(StunError::BadRequest);
+  // §7.2 step 8: a reservation (R bit) cannot cover a dual-family allocation.
+  if (even && even->reserve_next && additional) return unexpected(StunError::BadRequest);
   if (additional && additional->value != kFamilyV6) return unexpected(StunError::BadRequest);
   if (family && family->value != kFamilyV4 && family->value != kFamilyV6)
     return unexpected(StunError::AddressFamilyNotSupported);

@@ -57,7 +57,8 @@ int ReceiveBatch::receive(int fd, std::uint16_t local_port) noexcept {
   return n;
 }
 
-SendBatch::SendBatch() : storage_(new std::uint8_t[kBatchSize * kSlotPayload]) {}
+SendBatch::SendBatch(Counter& dropped)
+    : storage_(new std::uint8_t[kBatchSize * kSlotPayload]), dropped_(dropped) {}
 
 protocol::MutableByteSpan SendBatch::acquire(int fd) noexcept {
   if (fd != fd_ || count_ == kBatchSize) {

@@ -13,6 +13,7 @@
 
 #include "protocol/bytes.hpp"
 #include "protocol/transport_address.hpp"
+#include "server/metrics.hpp"
 
 namespace turnd::server::io {
 
@@ -53,7 +54,7 @@ class ReceiveBatch {
 /// Collects outgoing datagrams and sends them with one sendmmsg call per flush.
 class SendBatch {
  public:
-  SendBatch();
+  explicit SendBatch(Counter& dropped);
   /// A buffer for the next datagram; call commit() with its length, or don't to discard it.
   protocol::MutableByteSpan acquire(int fd) noexcept;
   /// Queues the acquired buffer's first `length` bytes to `to`, sent from `source` when that
@@ -66,7 +67,6 @@ class SendBatch {
   /// Sends what is queued. Datagrams the kernel cannot take now (EAGAIN) are dropped and
   /// counted: UDP is lossy and a full socket buffer means the receiver is behind.
   void flush() noexcept;
-  std::uint64_t dropped() const noexcept { return dropped_; }
 
  private:
   int fd_ = -1;
@@ -76,7 +76,7 @@ class SendBatch {
   std::array<iovec, kBatchSize> iov_{};
   std::array<sockaddr_storage, kBatchSize> to_{};
   std::array<std::array<std::uint8_t, 64>, kBatchSize> control_{};
-  std::uint64_t dropped_ = 0;
+  Counter& dropped_;
 };
 
 }  // namespace turnd::server::io

@@ -44,8 +44,8 @@ void check_frame(ByteSpan frame) {
   }
   auto cd = ChannelDataView::parse(frame);
   TURND_ASSERT(cd.has_value());
-  TURND_ASSERT(frame.size() == kChannelDataHeaderSize + cd->data.size() +
-                                   stream_padding(cd->data.size()));
+  TURND_ASSERT(frame.size() ==
+               kChannelDataHeaderSize + cd->data.size() + stream_padding(cd->data.size()));
 }
 
 // Chunk sizes for one simulated connection, a small PRNG seeded from the first two bytes.
@@ -75,8 +75,8 @@ struct Outcome {
   bool error = false;
 };
 
-// Feeds `input` to a connection buffer in the chunker's sizes (nullptr: all at once) and cuts frames
-// the way a stream connection does.
+// Feeds `input` to a connection buffer in the chunker's sizes (nullptr: all at once) and cuts
+// frames the way a stream connection does.
 Outcome frame_stream(ByteSpan input, Chunker* chunker) {
   Outcome out;
   std::vector<std::uint8_t> buffered;

@@ -242,3 +242,13 @@ def test_rfc3489_message():
     wire = m.encode()
     d = Message.decode(wire)
     assert d.is_rfc3489 and d.tid16 == wire[4:20]
+
+
+def test_security_features_of_nonce():
+    import base64
+    feats = base64.b64encode((codec.FEATURE_PASSWORD_ALGORITHMS | codec.FEATURE_USERNAME_ANONYMITY)
+                             .to_bytes(3, "big")).decode()
+    assert codec.security_features("obMatJos2" + feats + "rest-of-nonce") == 0xC00000
+    assert codec.security_features("obMatJos2" + "AAAA") == 0
+    assert codec.security_features("f//499k954d6OL34oL9FSTvy64sA") is None
+    assert codec.security_features(None) is None

@@ -7,7 +7,6 @@ server or stop it from answering others.
 
 import random
 import re
-import select
 import shutil
 import socket
 import struct
@@ -18,9 +17,9 @@ import pytest
 
 import _paths  # noqa: F401
 import procs
-from conftest import SERVER_KIND, start_server, stop_server
+from conftest import start_server, stop_server
 from turnclient import codec
-from turnclient.codec import Attr, AttrType, DecodeError, Message
+from turnclient.codec import Attr, AttrType, Message
 from turnclient.client import StunClient
 from turnclient.transport import ConnectionClosed, TcpTransport
 

@@ -11,7 +11,6 @@ import hashlib
 import os
 import random
 import socket
-import struct
 import time
 
 import pytest
@@ -21,7 +20,7 @@ import procs
 from conftest import SERVER_KIND, start_server, stop_server
 from turnclient import codec
 from turnclient.codec import (Attr, AttrType, FAMILY_V4, FAMILY_V6, Message, PROTO_TCP,
-                              PROTO_UDP, ALG_MD5, ALG_SHA256)
+                              ALG_MD5, ALG_SHA256)
 from turnclient.client import TurnClient, rest_credentials
 
 pytestmark = pytest.mark.turn

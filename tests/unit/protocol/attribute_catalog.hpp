@@ -23,15 +23,17 @@ using AllAttributes =
 /// Calls f.template operator()<A>() for every codec A in AllAttributes.
 template <class F>
 void for_each_attribute_type(F&& f) {
-  [&]<class... A>(std::tuple<A...>*) { (f.template operator()<A>(), ...); }(
-      static_cast<AllAttributes*>(nullptr));
+  [&]<class... A>(std::tuple<A...>*) {
+    (f.template operator()<A>(), ...);
+  }(static_cast<AllAttributes*>(nullptr));
 }
 
 /// True when A can be written with MessageBuilder::add (MI, MI-SHA256 and FINGERPRINT are
 /// written by the builder itself).
 template <class A>
-inline constexpr bool kEncodable =
-    requires(const A& a, ByteWriter& w, const Header& h) { a.encode(w, h); };
+inline constexpr bool kEncodable = requires(const A& a, ByteWriter& w, const Header& h) {
+  a.encode(w, h);
+};
 
 inline std::string describe_bytes(ByteSpan b) {
   std::string out;

@@ -115,7 +115,8 @@ const std::uint8_t kParams[] = {0xaa, 0xbb, 0xcc};
 std::vector<AttrCase> round_trip_cases() {
   return {
       // Addresses: plain and XOR'd with the RFC 5769 header (cookie + transaction id).
-      round_trip("mapped_v4", MappedAddress{addr("192.0.2.1:32853")}, from_hex("00018055 c0000201")),
+      round_trip("mapped_v4", MappedAddress{addr("192.0.2.1:32853")},
+                 from_hex("00018055 c0000201")),
       round_trip("mapped_v6", MappedAddress{addr("[2001:db8::1]:3478")},
                  from_hex("00020d96 20010db8 00000000 00000000 00000001")),
       round_trip("xor_mapped_v4_rfc5769", XorMappedAddress{addr("192.0.2.1:32853")},
@@ -123,8 +124,10 @@ std::vector<AttrCase> round_trip_cases() {
       round_trip("xor_mapped_v6_rfc5769",
                  XorMappedAddress{addr("[2001:db8:1234:5678:11:2233:4455:6677]:32853")},
                  from_hex("0002a147 0113a9fa a5d3f179 bc25f4b5 bed2b9d9")),
-      round_trip("xor_peer_v4", XorPeerAddress{addr("10.0.0.1:5000")}, from_hex("0001329a 2b12a443")),
-      round_trip("xor_peer_v4_zero", XorPeerAddress{addr("0.0.0.0:0")}, from_hex("00012112 2112a442")),
+      round_trip("xor_peer_v4", XorPeerAddress{addr("10.0.0.1:5000")},
+                 from_hex("0001329a 2b12a443")),
+      round_trip("xor_peer_v4_zero", XorPeerAddress{addr("0.0.0.0:0")},
+                 from_hex("00012112 2112a442")),
       round_trip("xor_peer_v4_max", XorPeerAddress{addr("255.255.255.255:65535")},
                  from_hex("0001deed deed5bbd")),
       round_trip("xor_relayed_v6", XorRelayedAddress{addr("[2001:db8::1]:49152")},
@@ -135,12 +138,17 @@ std::vector<AttrCase> round_trip_cases() {
                  from_hex("00010d96 cb007109")),
       round_trip("response_origin_v6", ResponseOrigin{addr("[2001:db8::1]:3478")},
                  from_hex("00020d96 20010db8 00000000 00000000 00000001")),
-      round_trip("other_address_v4", OtherAddress{addr("192.0.2.1:32853")}, from_hex("00018055 c0000201")),
+      round_trip("other_address_v4", OtherAddress{addr("192.0.2.1:32853")},
+                 from_hex("00018055 c0000201")),
       // ERROR-CODE, classes 3-6.
-      round_trip("error_300", ErrorCode{300, "Try Alternate"}, error_value("00000300", "Try Alternate")),
-      round_trip("error_401", ErrorCode{401, "Unauthorized"}, error_value("00000401", "Unauthorized")),
-      round_trip("error_420", ErrorCode{420, "Unknown Attribute"}, error_value("00000414", "Unknown Attribute")),
-      round_trip("error_438", ErrorCode{438, "Stale Nonce"}, error_value("00000426", "Stale Nonce")),
+      round_trip("error_300", ErrorCode{300, "Try Alternate"},
+                 error_value("00000300", "Try Alternate")),
+      round_trip("error_401", ErrorCode{401, "Unauthorized"},
+                 error_value("00000401", "Unauthorized")),
+      round_trip("error_420", ErrorCode{420, "Unknown Attribute"},
+                 error_value("00000414", "Unknown Attribute")),
+      round_trip("error_438", ErrorCode{438, "Stale Nonce"},
+                 error_value("00000426", "Stale Nonce")),
       round_trip("error_508", ErrorCode{508, "Insufficient Capacity"},
                  error_value("00000508", "Insufficient Capacity")),
       round_trip("error_600_empty_reason", ErrorCode{600, ""}, from_hex("00000600")),
@@ -155,7 +163,8 @@ std::vector<AttrCase> round_trip_cases() {
       round_trip("unknown_attributes_empty", UnknownAttributes{}, {}),
       round_trip("password_algorithm_md5", PasswordAlgorithm{1, {}}, from_hex("00010000")),
       round_trip("password_algorithm_sha256", PasswordAlgorithm{2, {}}, from_hex("00020000")),
-      round_trip("password_algorithm_params", PasswordAlgorithm{2, kParams}, from_hex("00020003 aabbcc00")),
+      round_trip("password_algorithm_params", PasswordAlgorithm{2, kParams},
+                 from_hex("00020003 aabbcc00")),
       round_trip("password_algorithms_both", PasswordAlgorithms{kBothAlgorithms, {}},
                  from_hex("00010000 00020000")),
       round_trip("lifetime_600", Lifetime{600}, from_hex("00000258")),
@@ -173,7 +182,8 @@ std::vector<AttrCase> round_trip_cases() {
       round_trip("even_port_no_r", EvenPort{false}, from_hex("00")),
       round_trip("dont_fragment", DontFragment{}, {}),
       round_trip("use_candidate", UseCandidate{}, {}),
-      round_trip("ice_controlled_rfc5769", IceControlled{0x932ff9b151263b36}, from_hex("932ff9b1 51263b36")),
+      round_trip("ice_controlled_rfc5769", IceControlled{0x932ff9b151263b36},
+                 from_hex("932ff9b1 51263b36")),
       round_trip("ice_controlling_0", IceControlling{0}, from_hex("00000000 00000000")),
       // Text (RFC 8489 §14.3, §14.9, §14.10, §14.14): senders stay under 509 bytes; receivers
       // MUST parse up to 763 bytes, USERNAME included, for RFC 5389 compatibility.
@@ -181,7 +191,8 @@ std::vector<AttrCase> round_trip_cases() {
       round_trip("username_513", Username{text_of_size(513)}, wire_of_size(513)),
       round_trip("username_763", Username{text_of_size(763)}, wire_of_size(763)),
       round_trip("realm_763", Realm{text_of_size(763)}, wire_of_size(763)),
-      round_trip("nonce", Nonce{"f//499k954d6OL34oL9FSTvy64sA"}, wire_of("f//499k954d6OL34oL9FSTvy64sA")),
+      round_trip("nonce", Nonce{"f//499k954d6OL34oL9FSTvy64sA"},
+                 wire_of("f//499k954d6OL34oL9FSTvy64sA")),
       round_trip("nonce_763", Nonce{text_of_size(763)}, wire_of_size(763)),
       round_trip("software_empty", Software{""}, {}),
       round_trip("software_763", Software{text_of_size(763)}, wire_of_size(763)),
@@ -219,7 +230,8 @@ std::vector<AttrCase> malformed_cases() {
       malformed<PasswordAlgorithm>("password_algorithm_params_missing", from_hex("00010004")),
       malformed<PasswordAlgorithm>("password_algorithm_trailing", from_hex("00010000 00000000")),
       malformed<PasswordAlgorithms>("password_algorithms_3_bytes", from_hex("000100")),
-      malformed<PasswordAlgorithms>("password_algorithms_params_overrun", from_hex("00010004 aabb")),
+      malformed<PasswordAlgorithms>("password_algorithms_params_overrun",
+                                    from_hex("00010004 aabb")),
       malformed<PasswordAlgorithms>("password_algorithms_second_truncated",
                                     from_hex("00010000 0002")),
       malformed<Lifetime>("lifetime_empty", {}),
@@ -296,13 +308,16 @@ class AttributeLenient : public testing::TestWithParam<AttrCase> {};
 TEST_P(AttributeLenient, IsAccepted) { GetParam().run(); }
 
 auto case_name = [](const testing::TestParamInfo<AttrCase>& info) { return info.param.name; };
-INSTANTIATE_TEST_SUITE_P(Codecs, AttributeRoundTrip, testing::ValuesIn(round_trip_cases()), case_name);
-INSTANTIATE_TEST_SUITE_P(Codecs, AttributeMalformed, testing::ValuesIn(malformed_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Codecs, AttributeRoundTrip, testing::ValuesIn(round_trip_cases()),
+                         case_name);
+INSTANTIATE_TEST_SUITE_P(Codecs, AttributeMalformed, testing::ValuesIn(malformed_cases()),
+                         case_name);
 INSTANTIATE_TEST_SUITE_P(Codecs, AttributeLenient, testing::ValuesIn(lenient_cases()), case_name);
 
 TEST(Attributes, AbsentIsMissingForEveryType) {
   std::array<std::uint8_t, 64> out{};
-  auto wire = MessageBuilder{out, {Method::Binding, Class::Request}, kHeader.transaction_id}.finish();
+  auto wire =
+      MessageBuilder{out, {Method::Binding, Class::Request}, kHeader.transaction_id}.finish();
   auto msg = MessageView::parse(*wire);
   ASSERT_TRUE(msg);
   test::for_each_attribute_type([&]<class A>() {
@@ -333,9 +348,9 @@ TEST(Attributes, UnknownRequiredIsBelow0x8000) {
   EXPECT_TRUE(is_comprehension_required(0x7fff));
   EXPECT_FALSE(is_comprehension_required(0x8000));
   EXPECT_FALSE(is_comprehension_required(0xffff));
-  EXPECT_TRUE(is_known_attribute(0x0024));   // PRIORITY
-  EXPECT_TRUE(is_known_attribute(0x8022));   // SOFTWARE
-  EXPECT_TRUE(is_known_attribute(0x8031));   // any optional one is "known": never a 420
+  EXPECT_TRUE(is_known_attribute(0x0024));  // PRIORITY
+  EXPECT_TRUE(is_known_attribute(0x8022));  // SOFTWARE
+  EXPECT_TRUE(is_known_attribute(0x8031));  // any optional one is "known": never a 420
   EXPECT_FALSE(is_known_attribute(0x0031));
   EXPECT_FALSE(is_known_attribute(0x0002));  // RESPONSE-ADDRESS (RFC 3489), not understood
 }

@@ -1,12 +1,13 @@
 // ChannelData parsing (RFC 8656 §12.4), channel number ranges, stream padding and the stream
 // framer (RFC 8656 §12.5, RFC 8489 §6.2.2).
+#include "protocol/channel_data.hpp"
+
 #include <gtest/gtest.h>
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "protocol/channel_data.hpp"
 #include "protocol/stream_framer.hpp"
 #include "test_support.hpp"
 
@@ -69,9 +70,8 @@ struct ChannelRangeCase {
   bool strict, lenient;
 };
 const ChannelRangeCase kRanges[] = {
-    {0x0000, false, false}, {0x3fff, false, false}, {0x4000, true, true},
-    {0x4fff, true, true},   {0x5000, false, true},  {0x7fff, false, true},
-    {0x8000, false, false}, {0xffff, false, false},
+    {0x0000, false, false}, {0x3fff, false, false}, {0x4000, true, true},   {0x4fff, true, true},
+    {0x5000, false, true},  {0x7fff, false, true},  {0x8000, false, false}, {0xffff, false, false},
 };
 
 TEST(ChannelData, ValidChannelStrictAndRfc5766) {
@@ -91,8 +91,8 @@ TEST(ChannelData, WriteHeader) {
   std::uint8_t header[4] = {};
   write_channel_data_header(header, 0x4001, 0x0105);
   EXPECT_EQ(to_hex(header), "40010105");
-  auto cd = ChannelDataView::parse(test::span(test::concat({Bytes(header, header + 4),
-                                                             Bytes(0x105, 0x77)})));
+  auto cd = ChannelDataView::parse(
+      test::span(test::concat({Bytes(header, header + 4), Bytes(0x105, 0x77)})));
   ASSERT_TRUE(cd);
   EXPECT_EQ(cd->data.size(), 0x105u);
 }

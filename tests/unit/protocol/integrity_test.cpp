@@ -1,11 +1,12 @@
 // Keys, MESSAGE-INTEGRITY(-SHA256) computed by MessageBuilder and checked by verify_integrity.
+#include "protocol/integrity.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
 #include <string>
 
 #include "protocol/attributes/all.hpp"
-#include "protocol/integrity.hpp"
 #include "protocol/message_builder.hpp"
 #include "protocol/message_view.hpp"
 #include "test_support.hpp"
@@ -123,10 +124,10 @@ TEST(Integrity, TruncatedSha256Verifies) {
 }
 
 TEST(Integrity, MalformedMacIsAMismatch) {
-  for (auto [type, len] : {std::pair{AttrType::MessageIntegrity, 19u},
-                           std::pair{AttrType::MessageIntegrity, 0u},
-                           std::pair{AttrType::MessageIntegritySha256, 12u},
-                           std::pair{AttrType::MessageIntegritySha256, 36u}}) {
+  for (auto [type, len] :
+       {std::pair{AttrType::MessageIntegrity, 19u}, std::pair{AttrType::MessageIntegrity, 0u},
+        std::pair{AttrType::MessageIntegritySha256, 12u},
+        std::pair{AttrType::MessageIntegritySha256, 36u}}) {
     std::array<std::uint8_t, 128> out{};
     const std::array<std::uint8_t, 36> mac{};
     MessageBuilder b{out, {Method::Binding, Class::Request}, kId};
@@ -162,8 +163,9 @@ TEST(Integrity, ShortTermPasswordLongerThan64Bytes) {
 
 TEST(Integrity, KeysMatchIndependentDigests) {
   // MD5 / SHA-256 of "alice:example.org:secret" (RFC 8489 §9.2.2).
-  EXPECT_EQ(to_hex(long_term_key("alice", "example.org", "secret", PasswordAlgorithmId::Md5).span()),
-            "543e1aec 5d3614f0 3141652d 6ada51b2");
+  EXPECT_EQ(
+      to_hex(long_term_key("alice", "example.org", "secret", PasswordAlgorithmId::Md5).span()),
+      "543e1aec 5d3614f0 3141652d 6ada51b2");
   EXPECT_EQ(
       to_hex(long_term_key("alice", "example.org", "secret", PasswordAlgorithmId::Sha256).span()),
       "d1659fff 7a501be1 5962adc3 5514ca6a 58689056 95f2dd10 93741f93 1e000a1f");
@@ -174,8 +176,8 @@ TEST(Integrity, KeysMatchIndependentDigests) {
 TEST(Integrity, UserhashMatchesRfc8489AppendixB) {
   // RFC 8489 Appendix B.1: USERHASH of "<U+30DE><U+30C8><U+30EA><U+30C3><U+30AF><U+30B9>" in
   // realm "example.org".
-  const auto h = userhash("\xe3\x83\x9e\xe3\x83\x88\xe3\x83\xaa\xe3\x83\x83\xe3\x82\xaf\xe3\x82\xb9",
-                          "example.org");
+  const auto h = userhash(
+      "\xe3\x83\x9e\xe3\x83\x88\xe3\x83\xaa\xe3\x83\x83\xe3\x82\xaf\xe3\x82\xb9", "example.org");
   EXPECT_EQ(to_hex(h), "4a3cf38f ef6992bd a952c678 0417da0f 24819415 569e60b2 05c46e41 407f1704");
   EXPECT_EQ(to_hex(userhash("alice", "example.org")),
             "435b7933 096a304d 3c734cfb 833ec907 5bd47ab1 c0160321 aed31c06 a8c7009e");

@@ -1,5 +1,7 @@
 // MessageBuilder: exact bytes, RFC order of the trailing attributes, never writing past the
 // caller's buffer, RFC 3489 cookie passthrough, the STUN length limit.
+#include "protocol/message_builder.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -8,7 +10,6 @@
 
 #include "protocol/attributes/all.hpp"
 #include "protocol/integrity.hpp"
-#include "protocol/message_builder.hpp"
 #include "protocol/message_view.hpp"
 #include "test_support.hpp"
 
@@ -120,11 +121,21 @@ Result<ByteSpan, BuildError> run_ops(MutableByteSpan out, const std::vector<Op>&
   const std::uint8_t raw[] = {1, 2, 3, 4};
   for (Op op : ops) {
     switch (op) {
-      case Op::Attr: b.add(Lifetime{0}); break;
-      case Op::Raw: b.add_raw(0x8031, raw); break;
-      case Op::Mi: b.add_integrity(key.span(), IntegrityAlg::Sha1); break;
-      case Op::MiSha256: b.add_integrity(key.span(), IntegrityAlg::Sha256); break;
-      case Op::Fp: b.add_fingerprint(); break;
+      case Op::Attr:
+        b.add(Lifetime{0});
+        break;
+      case Op::Raw:
+        b.add_raw(0x8031, raw);
+        break;
+      case Op::Mi:
+        b.add_integrity(key.span(), IntegrityAlg::Sha1);
+        break;
+      case Op::MiSha256:
+        b.add_integrity(key.span(), IntegrityAlg::Sha256);
+        break;
+      case Op::Fp:
+        b.add_fingerprint();
+        break;
     }
     sizes.push_back(b.size());
   }

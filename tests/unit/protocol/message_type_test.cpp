@@ -1,9 +1,9 @@
 // STUN message type: method x class <-> the 14-bit interleaved type field (RFC 8489 §5).
+#include "protocol/message_type.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
-
-#include "protocol/message_type.hpp"
 
 namespace turnd::protocol {
 namespace {
@@ -62,7 +62,8 @@ const TypeCase kTypes[] = {
     {m(Method::ConnectionAttempt), Class::Request, 0x000c},
     {m(Method::ConnectionAttempt), Class::Indication, 0x001c},
     {m(Method::ConnectionAttempt), Class::SuccessResponse, 0x010c},
-    {m(Method::ConnectionAttempt), Class::ErrorResponse, 0x011c},    // Methods above 0x00f exercise the bits that straddle the class bits.
+    {m(Method::ConnectionAttempt), Class::ErrorResponse,
+     0x011c},  // Methods above 0x00f exercise the bits that straddle the class bits.
     {0x010, Class::Request, 0x0020},
     {0x070, Class::Indication, 0x00f0},
     {0x080, Class::SuccessResponse, 0x0300},

@@ -1,5 +1,7 @@
 // MessageView::parse over real bytes: framing errors, FINGERPRINT placement, attributes after
 // MESSAGE-INTEGRITY, unknown comprehension-required attributes, duplicates.
+#include "protocol/message_view.hpp"
+
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -9,7 +11,6 @@
 
 #include "protocol/attributes/all.hpp"
 #include "protocol/fingerprint.hpp"
-#include "protocol/message_view.hpp"
 #include "test_support.hpp"
 
 namespace turnd::protocol {
@@ -34,8 +35,13 @@ Bytes with_fingerprint(Bytes msg) {
   msg[2] = static_cast<std::uint8_t>(length >> 8);
   msg[3] = static_cast<std::uint8_t>(length);
   const std::uint32_t fp = fingerprint_of(test::span(msg));
-  const Bytes tlv = {0x80, 0x28, 0x00, 0x04, static_cast<std::uint8_t>(fp >> 24),
-                     static_cast<std::uint8_t>(fp >> 16), static_cast<std::uint8_t>(fp >> 8),
+  const Bytes tlv = {0x80,
+                     0x28,
+                     0x00,
+                     0x04,
+                     static_cast<std::uint8_t>(fp >> 24),
+                     static_cast<std::uint8_t>(fp >> 16),
+                     static_cast<std::uint8_t>(fp >> 8),
                      static_cast<std::uint8_t>(fp)};
   return test::concat({msg, tlv});
 }
@@ -72,17 +78,19 @@ std::vector<ParseCase> parse_cases() {
       {"empty", {}, ParseError::TooShort},
       {"19_bytes", from_hex("0001 0000 2112a442 b7e7a701 bc34d686 fa87df"), ParseError::TooShort},
       {"header_only", from_hex("0001 0000 2112a442 b7e7a701 bc34d686 fa87dfae"), std::nullopt},
-      {"first_byte_04", from_hex("0401 0000 2112a442 b7e7a701 bc34d686 fa87dfae"), ParseError::NotStun},
+      {"first_byte_04", from_hex("0401 0000 2112a442 b7e7a701 bc34d686 fa87dfae"),
+       ParseError::NotStun},
       {"first_byte_40_channel_data", from_hex("4000 0000 2112a442 b7e7a701 bc34d686 fa87dfae"),
        ParseError::NotStun},
-      {"first_byte_80", from_hex("8001 0000 2112a442 b7e7a701 bc34d686 fa87dfae"), ParseError::NotStun},
+      {"first_byte_80", from_hex("8001 0000 2112a442 b7e7a701 bc34d686 fa87dfae"),
+       ParseError::NotStun},
       {"first_byte_03_ok", from_hex("0301 0000 2112a442 b7e7a701 bc34d686 fa87dfae"), std::nullopt},
-      {"length_not_multiple_of_4",
-       from_hex("0001 0002 2112a442 b7e7a701 bc34d686 fa87dfae 0000"), ParseError::BadLength},
+      {"length_not_multiple_of_4", from_hex("0001 0002 2112a442 b7e7a701 bc34d686 fa87dfae 0000"),
+       ParseError::BadLength},
       {"length_past_bytes", from_hex("0001 0008 2112a442 b7e7a701 bc34d686 fa87dfae 001a0000"),
        ParseError::BadLength},
-      {"length_short_of_bytes",
-       from_hex("0001 0000 2112a442 b7e7a701 bc34d686 fa87dfae 001a0000"), ParseError::BadLength},
+      {"length_short_of_bytes", from_hex("0001 0000 2112a442 b7e7a701 bc34d686 fa87dfae 001a0000"),
+       ParseError::BadLength},
       // A lone 2-byte attribute header cannot pass the multiple-of-4 length check.
       {"attr_header_truncated", from_hex("0001 0002 2112a442 b7e7a701 bc34d686 fa87dfae 001a"),
        ParseError::BadLength},
@@ -97,8 +105,8 @@ std::vector<ParseCase> parse_cases() {
       {"rfc5769_request", rfc_request, std::nullopt, 6},
       {"fingerprint_wrong", flip_last_byte(rfc_request), ParseError::BadFingerprint},
       {"fingerprint_only_ok", with_fingerprint(stun("")), std::nullopt, 1},
-      {"fingerprint_not_last",
-       append_attrs(with_fingerprint(stun("")), "001a0000"), ParseError::BadFingerprint},
+      {"fingerprint_not_last", append_attrs(with_fingerprint(stun("")), "001a0000"),
+       ParseError::BadFingerprint},
       {"fingerprint_length_8", stun("8028 0008 00000000 00000000"), ParseError::BadFingerprint},
       {"fingerprint_length_0", stun("8028 0000"), ParseError::BadFingerprint},
       {"nonzero_padding_ignored", stun("0006 0003 616263ff"), std::nullopt, 1},
@@ -152,7 +160,8 @@ const std::string kMi = "0008 0014 " + std::string(40, 'a');
 const std::string kMiSha256 = "001c 0020 " + std::string(64, 'b');
 std::vector<IgnoreCase> ignore_cases() {
   return {
-      {"after_mi", stun("0006 0004 75736572 " + kMi + " 8022 0004 61626364 000d 0004 00000258"),
+      {"after_mi",
+       stun("0006 0004 75736572 " + kMi + " 8022 0004 61626364 000d 0004 00000258"),
        {0x0006, 0x0008}},
       {"mi_sha256_and_fingerprint_after_mi",
        with_fingerprint(stun("0006 0004 75736572 " + kMi + " 8022 0004 61626364 " + kMiSha256 +
@@ -240,9 +249,12 @@ TEST(MessageView, Rfc3489HeaderKeepsTheCookieBytes) {
 }
 
 TEST(MessageView, LooksLikeStun) {
-  EXPECT_TRUE(looks_like_stun(test::span(from_hex("0001 0000 2112a442 b7e7a701 bc34d686 fa87dfae"))));
-  EXPECT_FALSE(looks_like_stun(test::span(from_hex("0001 0000 2112a442 b7e7a701 bc34d686 fa87df"))));
-  EXPECT_FALSE(looks_like_stun(test::span(from_hex("4001 0000 2112a442 b7e7a701 bc34d686 fa87dfae"))));
+  EXPECT_TRUE(
+      looks_like_stun(test::span(from_hex("0001 0000 2112a442 b7e7a701 bc34d686 fa87dfae"))));
+  EXPECT_FALSE(
+      looks_like_stun(test::span(from_hex("0001 0000 2112a442 b7e7a701 bc34d686 fa87df"))));
+  EXPECT_FALSE(
+      looks_like_stun(test::span(from_hex("4001 0000 2112a442 b7e7a701 bc34d686 fa87dfae"))));
 }
 
 TEST(MessageView, ErrorStringsAreDistinct) {

@@ -44,9 +44,8 @@ struct Credentials {
   std::string_view password = {};
 
   IntegrityKey key() const {
-    return username.empty()
-               ? short_term_key(password)
-               : long_term_key(username, realm, password, PasswordAlgorithmId::Md5);
+    return username.empty() ? short_term_key(password)
+                            : long_term_key(username, realm, password, PasswordAlgorithmId::Md5);
   }
 };
 
@@ -172,9 +171,9 @@ TEST_P(Rfc5769, ParsesVerifiesAndRebuildsByteForByte) {
   const Bytes bytes = load_hex(c.file);
   auto msg = MessageView::parse(test::span(bytes));
   ASSERT_TRUE(msg) << to_string(msg.error());
-  EXPECT_EQ(msg->transaction_id(), (TransactionId{bytes[8], bytes[9], bytes[10], bytes[11],
-                                                  bytes[12], bytes[13], bytes[14], bytes[15],
-                                                  bytes[16], bytes[17], bytes[18], bytes[19]}));
+  EXPECT_EQ(msg->transaction_id(),
+            (TransactionId{bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13],
+                           bytes[14], bytes[15], bytes[16], bytes[17], bytes[18], bytes[19]}));
 
   const IntegrityKey key = c.credentials.key();
   EXPECT_EQ(verify_integrity(*msg, key.span()), IntegrityResult::Ok);
@@ -229,12 +228,12 @@ TEST(Rfc5769LongTerm, KeyNeedsTheSaslPreparedPassword) {
   const Bytes bytes = load_hex("rfc5769_2_4_long_term_request.hex");
   auto msg = MessageView::parse(test::span(bytes));
   ASSERT_TRUE(msg);
-  const auto raw = long_term_key(kMatrixUser, "example.org", kMatrixPasswordRaw,
-                                 PasswordAlgorithmId::Md5);
+  const auto raw =
+      long_term_key(kMatrixUser, "example.org", kMatrixPasswordRaw, PasswordAlgorithmId::Md5);
   EXPECT_EQ(verify_integrity(*msg, raw.span()), IntegrityResult::Mismatch);
   // The key is MD5("<username>:example.org:TheMatrIX"), computed independently.
-  const auto key = long_term_key(kMatrixUser, "example.org", kMatrixPasswordPrepared,
-                                 PasswordAlgorithmId::Md5);
+  const auto key =
+      long_term_key(kMatrixUser, "example.org", kMatrixPasswordPrepared, PasswordAlgorithmId::Md5);
   EXPECT_EQ(to_hex(key.span()), "e8ca7ad5 9d5eb051 8e312911 d2dab2a9");
 }
 

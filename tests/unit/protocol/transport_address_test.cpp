@@ -1,11 +1,11 @@
 // IpAddress, TransportAddress and IpPrefix: text parsing, canonical text, prefix matching.
+#include "protocol/transport_address.hpp"
+
 #include <gtest/gtest.h>
 
 #include <optional>
 #include <string>
 #include <unordered_set>
-
-#include "protocol/transport_address.hpp"
 
 namespace turnd::protocol {
 namespace {
@@ -154,9 +154,9 @@ const TextCase kUnmapped[] = {
     {"::ffff:0.0.0.0", "0.0.0.0"},
     {"1.2.3.4", "1.2.3.4"},
     {"::1", "::1"},
-    {"::1.2.3.4", "::1.2.3.4"},                  // IPv4-compatible (deprecated), not mapped
-    {"::ffff:0:1.2.3.4", "::ffff:0:102:304"},    // SIIT translated, not mapped
-    {"64:ff9b::1.2.3.4", "64:ff9b::102:304"},    // NAT64, not mapped
+    {"::1.2.3.4", "::1.2.3.4"},                // IPv4-compatible (deprecated), not mapped
+    {"::ffff:0:1.2.3.4", "::ffff:0:102:304"},  // SIIT translated, not mapped
+    {"64:ff9b::1.2.3.4", "64:ff9b::102:304"},  // NAT64, not mapped
 };
 
 class Unmapped : public testing::TestWithParam<TextCase> {};
@@ -206,7 +206,8 @@ TEST(TransportAddress, OrderingAndHash) {
   EXPECT_NE(a, c);
   std::unordered_set<TransportAddress, TransportAddressHash> set{a, b, c, a};
   EXPECT_EQ(set.size(), 3u);
-  EXPECT_EQ(TransportAddressHash{}(a), TransportAddressHash{}(*TransportAddress::parse("1.2.3.4:1")));
+  EXPECT_EQ(TransportAddressHash{}(a),
+            TransportAddressHash{}(*TransportAddress::parse("1.2.3.4:1")));
 }
 
 }  // namespace

@@ -1,0 +1,21 @@
+// Prometheus text exposition of the shards' counters and the shared gauges.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "server/metrics.hpp"
+#include "server/services.hpp"
+
+namespace turnd::server {
+
+struct ProcessGauges {
+  std::size_t relay_ports_in_use = 0;
+  std::size_t relay_ports_capacity = 0;
+  int redis_up = -1;  // -1: no Redis configured
+  unsigned shards = 0;
+};
+
+std::string render_metrics(std::span<const ShardCounters* const> shards, const ProcessGauges& g);
+
+}  // namespace turnd::server
