@@ -68,7 +68,7 @@ struct Config {
   unsigned max_permissions_per_allocation = 64;
   unsigned max_channels_per_allocation = 64;
   bool strict_channel_numbers = false;           ///< true: only RFC 8656 0x4000-0x4FFF
-  unsigned max_unauthenticated_per_second = 50;  ///< per source IP, 0 = off
+  unsigned max_unauthenticated_per_second = 500;  ///< 401/438 per source IP, 0 = off
 
   // admin
   std::optional<protocol::TransportAddress> admin_listen;  ///< e.g. 127.0.0.1:9641

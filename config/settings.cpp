@@ -284,7 +284,7 @@ constexpr std::array kSettings = {
     },
     Setting{
         .key = "limits.max_unauthenticated_per_second",
-        .example = "50",
+        .example = "500",
         .set =
             [](Config& c, std::string_view t) {
               return assign(c.max_unauthenticated_per_second, parse_unsigned(t, 0, kUnlimited));

@@ -83,6 +83,7 @@ std::optional<RelayEndpoint> AllocationTable::open_relay(const IpAddress& ip, st
       }
       RelayEndpoint r{std::move(socket)};
       r.bound = TransportAddress{ip, p};
+      services_.ports.set_live(p, true);
       r.advertised = r.bound;
       return r;
     } catch (const std::system_error&) {
@@ -185,6 +186,12 @@ void AllocationTable::send_to_peer(Allocation& a, const TransportAddress& peer,
                                    ByteSpan data) noexcept {
   RelayEndpoint* relay = a.relay_for(peer.ip.family);
   if (relay == nullptr) return;
+  // The server's own addresses are reachable only on live relay ports (relay to relay when
+  // both ends of a call use this server), never other services on the host.
+  if (services_.is_own_address(peer.ip) && !services_.ports.is_live(peer.port)) {
+    ++counters_.channel_data_dropped;
+    return;
+  }
   ++a.counters.packets_to_peer;
   a.counters.bytes_to_peer += data.size();
   ++counters_.packets_to_peer;

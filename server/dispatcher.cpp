@@ -110,6 +110,12 @@ ByteSpan Dispatcher::on_stun(const ClientContext& ctx, ByteSpan in) noexcept {
 ByteSpan Dispatcher::challenge(const MessageView& msg, const ClientContext& ctx,
                                const auth::AuthResult& result) noexcept {
   ++shard_.counters().auth_failures;
+  // Over UDP the source may be spoofed: cap the challenges one address can draw.
+  if (ctx.transport == Transport::Udp &&
+      !shard_.challenge_limiter().allow(ctx.client.ip, std::chrono::steady_clock::now())) {
+    ++shard_.counters().challenges_limited;
+    return {};
+  }
   const auto e = result.verdict == auth::Verdict::StaleNonce ? StunError::StaleNonce
                  : result.verdict == auth::Verdict::BadRequest ? StunError::BadRequest
                                                                : StunError::Unauthorized;

@@ -28,6 +28,7 @@ struct ShardCounters {
   Counter dropped_malformed;
   Counter bad_requests;
   Counter auth_failures;
+  Counter challenges_limited;  // 401/438 not sent: the source exceeded its rate
   Counter channel_data_dropped;
   Counter allocations_created;
   Counter allocations_deleted;

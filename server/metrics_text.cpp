@@ -39,6 +39,8 @@ std::string render_metrics(std::span<const ShardCounters* const> shards, const P
        &ShardCounters::bad_requests},
       {"turnd_auth_failures_total", "Requests answered 401, 438 or 400 by authentication.",
        &ShardCounters::auth_failures},
+      {"turnd_challenges_rate_limited_total", "Challenges not sent: the source exceeded its rate.",
+       &ShardCounters::challenges_limited},
       {"turnd_allocations_created_total", "Allocations created.", &ShardCounters::allocations_created},
       {"turnd_allocations_deleted_total", "Allocations deleted by clients or connection close.",
        &ShardCounters::allocations_deleted},

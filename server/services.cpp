@@ -1,5 +1,11 @@
 #include "server/services.hpp"
 
+#include <ifaddrs.h>
+
+#include <cstring>
+
+#include "server/io/socket_address.hpp"
+
 namespace turnd::server {
 
 QuotaRegistry::Verdict QuotaRegistry::acquire(const std::string& user) {
@@ -23,6 +29,31 @@ void QuotaRegistry::release(const std::string& user) {
 }
 
 namespace {
+std::vector<protocol::IpAddress> host_addresses(const config::Config& c) {
+  std::vector<protocol::IpAddress> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) == 0) {
+    for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+      if (i->ifa_addr == nullptr) continue;
+      const int family = i->ifa_addr->sa_family;
+      if (family != AF_INET && family != AF_INET6) continue;
+      sockaddr_storage ss{};
+      std::memcpy(&ss, i->ifa_addr, family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+      out.push_back(io::from_sockaddr(ss).ip);
+    }
+    freeifaddrs(list);
+  }
+  for (const auto& l : c.listen)
+    if (!l.ip.is_unspecified()) out.push_back(l.ip);
+  for (const auto& ip : c.relay_ips) out.push_back(ip);
+  for (const auto& e : c.external_ips) {
+    out.push_back(e.public_ip);
+    if (e.private_ip) out.push_back(*e.private_ip);
+  }
+  out.push_back(*protocol::IpAddress::parse("::1"));
+  return out;
+}
+
 auth::CredentialsPtr credentials_from(const config::Config& c) {
   auto creds = std::make_shared<auth::Credentials>();
   creds->realm = c.realm;
@@ -40,6 +71,7 @@ SharedServices::SharedServices(const config::Config& c)
       peer_filter(c.allow_peers, c.deny_peers),
       auth_options{c.nonce_lifetime, c.clock_skew, c.rest_separator},
       nonces(c.nonce_lifetime),
-      credentials(credentials_from(c)) {}
+      credentials(credentials_from(c)),
+      own_addresses(host_addresses(c)) {}
 
 }  // namespace turnd::server

@@ -42,6 +42,16 @@ struct SharedServices {
   auth::AuthOptions auth_options;
   auth::NonceFactory nonces;  // one key for all shards: a nonce from one verifies on another
   auth::CredentialsPtr credentials;
+  /// Addresses of this host (interfaces, listen, relay and external IPs); loopback too.
+  std::vector<protocol::IpAddress> own_addresses;
+
+  bool is_own_address(const protocol::IpAddress& ip) const noexcept {
+    static const auto loopback4 = *protocol::IpPrefix::parse("127.0.0.0/8");
+    if (loopback4.contains(ip)) return true;
+    for (const auto& own : own_addresses)
+      if (own == ip) return true;
+    return false;
+  }
 };
 
 }  // namespace turnd::server

@@ -9,6 +9,7 @@
 #include "server/allocation_table.hpp"
 #include "server/io/batch_io.hpp"
 #include "server/metrics.hpp"
+#include "server/rate_limiter.hpp"
 #include "server/services.hpp"
 
 namespace turnd::server {
@@ -19,7 +20,8 @@ class ShardState {
       : id_(shard_id),
         services_(services),
         auth_(services.auth_options, services.credentials, services.nonces),
-        allocations_(io, services, sends_, counters_) {}
+        allocations_(io, services, sends_, counters_),
+        challenge_limiter_(services.config.max_unauthenticated_per_second) {}
 
   unsigned id() const noexcept { return id_; }
   const config::Config& config() const noexcept { return services_.config; }
@@ -28,6 +30,7 @@ class ShardState {
   auth::Authenticator& auth() noexcept { return auth_; }
   AllocationTable& allocations() noexcept { return allocations_; }
   io::SendBatch& sends() noexcept { return sends_; }
+  RateLimiter& challenge_limiter() noexcept { return challenge_limiter_; }
   ShardCounters& counters() noexcept { return counters_; }
   const ShardCounters& counters() const noexcept { return counters_; }
 
@@ -39,6 +42,7 @@ class ShardState {
   io::SendBatch sends_{counters_.send_dropped};
   auth::Authenticator auth_;
   AllocationTable allocations_;
+  RateLimiter challenge_limiter_;
 };
 
 }  // namespace turnd::server

@@ -90,7 +90,6 @@ std::vector<std::string> user_fields(const MintedUser& user) {
 Result<MintedUser, std::string> decode_user(const std::optional<std::string>& md5,
                                             const std::optional<std::string>& sha256,
                                             const std::optional<std::string>& expires) {
-  MintedUser user;
   auto md5_key = key_from_hex(md5, 16);
   if (!md5_key) return unexpected(std::string("md5: expected 32 hex digits"));
   auto sha256_key = key_from_hex(sha256, 32);

@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from servers import ServerFailure, TurnServer  # noqa: E402
+from servers import TurnServer  # noqa: E402
 
 
 @pytest.hookimpl(hookwrapper=True)

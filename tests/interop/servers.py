@@ -220,6 +220,7 @@ class TurnServer:
         secret: str | None = None,
         threads: int = 2,
         relay_window: int = 100,
+        users: dict[str, str] | None = None,
         extra_args: list[str] | None = None,
         ready_timeout: float = 20.0,
         stop_timeout: float = 10.0,
@@ -232,6 +233,9 @@ class TurnServer:
         self.secret = secret or ("s3cr3t-" + os.urandom(6).hex())
         self.threads = threads
         self.relay_window = relay_window
+        # Static long-term users.  turnd takes them besides the REST secret;
+        # coturn 4.6 cannot, so with users coturn runs without the secret.
+        self.users = dict(users or {})
         self.extra_args = list(extra_args or [])
         self.ready_timeout = ready_timeout
         self.stop_timeout = stop_timeout
@@ -268,6 +272,8 @@ class TurnServer:
                 "--relay-ports", "%d-%d" % (self.relay_lo, self.relay_hi),
                 "--threads", str(self.threads),
             ]
+            for name, password in self.users.items():
+                cmd += ["--user", "%s:%s" % (name, password)]
             cmd += shlex.split(os.environ.get("TURND_EXTRA_ARGS", ""))
         else:
             cmd = [
@@ -288,6 +294,11 @@ class TurnServer:
                 "--pidfile=%s" % os.path.join(self.workdir, "turnserver.pid"),
                 "--relay-threads=%d" % self.threads,
             ]
+            if self.users:
+                # coturn 4.6 takes either the REST secret or static users, not both.
+                cmd.remove("--use-auth-secret")
+                cmd.remove("--static-auth-secret=%s" % self.secret)
+                cmd += ["--lt-cred-mech"] + ["--user=%s:%s" % (n, p) for n, p in self.users.items()]
         return cmd + self.extra_args
 
     def rest_credentials(self, user: str = "interop", ttl: int = 3600) -> tuple[str, str]:

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# run.sh — turnd vs coturn on loopback: builds turnd (or takes TURND=path), builds the load tools
+# and runs the comparison phases of docs/BENCHMARKS.md, writing everything under OUTDIR.
+#
+# Usage: tests/bench/run.sh [options] OUTDIR
+#   -P PHASES  comma list of phases                                    [aa,t1,t2]
+#                aa  A/A noise floor: coturn against itself (stun, relay -c 10, alloc 16x60),
+#                    short loads, 2 repetitions (~6 min)
+#                t1  coturn vs turnd, 1 server thread, udpecho ceiling, series stun, relay
+#                    (1, 10, 100 clients), alloc (ALLOC_POINTS)             (~20-25 min at -r 3)
+#                t2  coturn vs turnd, 2 server threads, stun series with the ceiling (~3 min)
+#   -r REPS    repetitions for t1 and t2                                 [3]
+#   -p PORT    server port                                               [3578]
+#   -n NICE    run the clients and servers at this nice level; a negative level (root) keeps
+#              other jobs on a shared machine from taking the servers' CPU  [0]
+#   -q         quick: short loads, 1 repetition (checks the set-up; figures not meaningful)
+# Environment:
+#   TURND       turnd binary to measure (skips the build); TURND_REV labels it in machine.txt
+#   TURND_SRC   source tree to build turnd from                          [this repository]
+#   BUILD_DIR   build directory for that build                           [TURND_SRC/build-bench]
+#   TURNSERVER  coturn's turnserver binary                                [turnserver]
+#   ALLOC_POINTS  alloc runs, P procs x M clients (~1.5 allocations per client) ["14x500 16x60"]
+#   BENCH_MIN_PORT/BENCH_MAX_PORT  relay port range of both servers      [49152/65535]
+#   QUIET_PCT   compare.sh waits (<= 10 s) before each run until other processes use less than
+#               this % of one core                                      [25]
+#   STUN_ARGS, FLOOD_TOTAL: passed to compare.sh (see compare.sh -h)
+# Output: OUTDIR/machine.txt, OUTDIR/PHASE/{results.jsonl,report.md,raw/}, OUTDIR/summary.md.
+# Loopback only; every load is bounded; only the servers this script starts are stopped.
+set -uo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+PHASES="aa,t1,t2"; REPS=3; PORT=3578; NICE=0; QUICK=0
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+while getopts "P:r:p:n:qh" o; do
+  case $o in
+    P) PHASES=$OPTARG;; r) REPS=$OPTARG;; p) PORT=$OPTARG;; n) NICE=$OPTARG;; q) QUICK=1;; *) usage;;
+  esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 1 ] || usage
+OUT=$1
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 1
+log() { echo "[$(date +%H:%M:%S)] run.sh: $*" >&2; }
+has() { [[ ",$PHASES," == *",$1,"* ]]; }
+
+# ---- turnd ----
+BUILT=""
+if [ -z "${TURND:-}" ]; then
+  BUILT=1
+  SRC=${TURND_SRC:-$REPO}
+  BUILD_DIR=${BUILD_DIR:-$SRC/build-bench}
+  log "building turnd (Release) from $SRC in $BUILD_DIR"
+  # -Werror off: a benchmark build must not fail on a compiler's new warning
+  cmake -S "$SRC" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTURND_BUILD_TESTS=OFF \
+      -DTURND_WERROR=OFF > "$OUT/build.log" 2>&1 \
+    && cmake --build "$BUILD_DIR" --target turnd >> "$OUT/build.log" 2>&1 \
+    || { tail -30 "$OUT/build.log" >&2; log "turnd build failed (log $OUT/build.log)"; exit 1; }
+  TURND=$BUILD_DIR/server/turnd
+fi
+[ -x "$TURND" ] || { log "no turnd binary at $TURND"; exit 1; }
+TURND=$(cd "$(dirname "$TURND")" && pwd)/$(basename "$TURND")
+command -v "${TURNSERVER:-turnserver}" >/dev/null || { log "coturn's turnserver not found (apt-get install coturn)"; exit 1; }
+
+# ---- load tools (compare.sh rebuilds them too; build here to fail early) ----
+export BENCH_BIN="${BENCH_BIN:-${TMPDIR:-/tmp}/turn-bench/bin}"
+mkdir -p "$BENCH_BIN"
+cc -O2 -Wall -o "$BENCH_BIN/stunflood" "$HERE/stunflood.c" \
+  && cc -O2 -Wall -pthread -o "$BENCH_BIN/udpecho" "$HERE/udpecho.c" || { log "cannot build the load tools"; exit 1; }
+
+# ---- machine ----
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+  echo "nproc: $(nproc)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+  echo "kernel: $(uname -sr)"
+  echo "memory: $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "turnd: $TURND ($("$TURND" --version 2>&1 | head -1))"
+  if [ -n "$BUILT" ]; then
+    echo "turnd source: $(git -C "$SRC" rev-parse HEAD 2>/dev/null || echo '?')$(git -C "$SRC" status --porcelain -- . ':!tests' ':!docs' 2>/dev/null | grep -q . && echo ' + local changes in the work tree')"
+  else
+    echo "turnd source: ${TURND_REV:-binary given as TURND (set TURND_REV to label it)}"
+  fi
+  echo "coturn: $(dpkg-query -W -f '${Version}' coturn 2>/dev/null || echo '?') ($(command -v "${TURNSERVER:-turnserver}"))"
+  echo "compiler: $(cc --version | head -1)"
+  echo "nice: $NICE; phases: $PHASES; reps: $REPS; quick: $QUICK"
+} > "$OUT/machine.txt"
+cat "$OUT/machine.txt" >&2
+
+export BENCH_MIN_PORT=${BENCH_MIN_PORT:-49152} BENCH_MAX_PORT=${BENCH_MAX_PORT:-65535}
+export ALLOC_POINTS=${ALLOC_POINTS:-"14x500 16x60"}
+COTURN="coturn=servers/coturn.sh"
+TURNDX="turnd=env TURND=$TURND servers/turnd.sh"
+compare() { nice -n "$NICE" "$HERE/compare.sh" -p "$PORT" "$@"; }
+quick_env() {  # short loads for -q
+  export STUN_ARGS="-t 2 -n 1000000 -w 128 -b 32 -S 8" FLOOD_TOTAL=100000 ALLOC_POINTS="4x100"
+}
+
+if has aa; then
+  log "phase aa: coturn vs coturn (noise floor)"
+  (
+    export STUN_ARGS=${STUN_ARGS:-"-t 4 -n 4000000 -w 128 -b 32 -S 8"} ALLOC_POINTS="16x60"
+    [ "$QUICK" = 1 ] && quick_env
+    r=2; [ "$QUICK" = 1 ] && r=1
+    compare -x "$COTURN" -x "coturn2=servers/coturn.sh" -S stun,relay,alloc -c 10 -r "$r" -o "$OUT/aa"
+  )
+fi
+if has t1; then
+  log "phase t1: coturn vs turnd, 1 thread"
+  (
+    r=$REPS; [ "$QUICK" = 1 ] && { quick_env; r=1; }
+    compare -x "$COTURN" -x "$TURNDX" -C -t 1 -r "$r" -o "$OUT/t1"
+  )
+fi
+if has t2; then
+  log "phase t2: coturn vs turnd, 2 threads, stun"
+  (
+    r=$REPS; [ "$QUICK" = 1 ] && { quick_env; r=1; }
+    compare -x "$COTURN" -x "$TURNDX" -C -t 2 -S stun -r "$r" -o "$OUT/t2"
+  )
+fi
+
+{
+  echo "# turnd vs coturn — $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo; echo '```'; cat "$OUT/machine.txt"; echo '```'
+  for p in aa t1 t2; do
+    [ -s "$OUT/$p/report.md" ] || continue
+    echo; echo "## phase $p"; cat "$OUT/$p/report.md"
+  done
+} > "$OUT/summary.md"
+log "done: $OUT/summary.md"

@@ -1,0 +1,22 @@
+// The turnctl subcommands, one file each; main.cpp wires them into the CLI11 app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "tools/turnctl/context.hpp"
+
+namespace turnd::turnctl {
+
+/// turnctl secret add | list | retire
+void add_secret_commands(CLI::App& app, Context& ctx);
+/// turnctl user add | list | revoke
+void add_user_commands(CLI::App& app, Context& ctx);
+/// turnctl mint
+void add_mint_command(CLI::App& app, Context& ctx);
+/// turnctl check-config
+void add_check_config_command(CLI::App& app, Context& ctx);
+
+/// Prints each problem of a listing to stderr; true if there were any.
+bool print_problems(const std::vector<std::string>& problems);
+
+}  // namespace turnd::turnctl

@@ -1,0 +1,106 @@
+// turnctl mint: a TURN REST API credential from the newest active secret, printed as an
+// RTCIceServer entry (or shell variables, or a JavaScript statement).
+#include <iostream>
+#include <memory>
+
+#include "auth/mint.hpp"
+#include "auth/redis/credential_repo.hpp"
+#include "config/embedded_default.hpp"
+#include "tools/turnctl/commands.hpp"
+
+namespace turnd::turnctl {
+
+namespace {
+
+constexpr std::chrono::seconds kMaxMintTtl{30 * 86400};
+
+struct MintArgs {
+  std::string user, ttl = "1h", host, format = "json";
+  std::vector<std::string> uris;
+};
+
+// The newest secret in Redis; without Redis (or with none there) the config's first secret.
+std::string newest_secret(Context& ctx) {
+  if (ctx.redis_url()) {
+    auto client = ctx.connect_redis();
+    auth::redis::CredentialRepo repo{client, ctx.realm()};
+    const auto listing = ctx.need(repo.secrets());
+    print_problems(listing.problems);
+    if (!listing.secrets.empty()) return listing.secrets.front().value;
+  }
+  const auto& secrets = ctx.config().auth_secrets;
+  if (secrets.empty())
+    throw Failure("no active secret: run 'turnctl secret add' or set auth.secrets in " +
+                  ctx.where_to_configure());
+  if (secrets.front() == config::kDefaultSecret)
+    std::cerr << "turnctl: warning: minting with the built-in public secret; set auth.secrets in "
+              << ctx.where_to_configure() << " or run 'turnctl secret add'\n";
+  return secrets.front();
+}
+
+// HOST:PORT for the default URIs: --host, else the first external IP, else the first concrete
+// listen address; the port is that of the first listen address.
+std::string server_address(Context& ctx, const std::string& host_flag) {
+  const auto& c = ctx.config();
+  std::uint16_t port = c.listen.empty() ? 3478 : c.listen.front().port;
+  std::string host = host_flag;
+  if (host.empty() && !c.external_ips.empty()) host = c.external_ips.front().public_ip.to_string();
+  for (const auto& l : c.listen) {
+    if (!host.empty()) break;
+    if (!l.ip.is_unspecified()) {
+      host = l.ip.to_string();
+      port = l.port;
+    }
+  }
+  if (host.empty())
+    throw UsageError("no address for the URIs: " + ctx.config_name() +
+                     " listens on wildcard addresses only and sets no relay.external_ips; pass "
+                     "--host HOST or --uri turn:HOST:PORT?transport=udp");
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  return host + ":" + std::to_string(port);
+}
+
+void check_uri(const std::string& uri) {
+  for (std::string_view scheme : {"turn:", "turns:", "stun:", "stuns:"})
+    if (uri.starts_with(scheme) && uri.size() > scheme.size()) return;
+  throw UsageError("--uri " + uri + ": expected turn:HOST:PORT?transport=udp (or turns:, stun:)");
+}
+
+void mint(Context& ctx, const MintArgs& args) {
+  if (args.user.empty()) throw UsageError("--user: must not be empty");
+  const auto ttl = parse_ttl(args.ttl, kMaxMintTtl);
+  std::vector<std::string> uris = args.uris;
+  for (const auto& uri : uris) check_uri(uri);
+  if (uris.empty()) {
+    const auto address = server_address(ctx, args.host);
+    uris = {"turn:" + address + "?transport=udp", "turn:" + address + "?transport=tcp"};
+  }
+  const auto credential = auth::mint_rest(args.user, ttl, newest_secret(ctx),
+                                          ctx.config().rest_separator, now_seconds(), uris);
+  if (args.format == "env")
+    std::cout << auth::to_env(credential);
+  else if (args.format == "js")
+    std::cout << auth::to_js(credential);
+  else
+    std::cout << auth::to_ice_server_json(credential) << "\n";
+}
+
+}  // namespace
+
+void add_mint_command(CLI::App& app, Context& ctx) {
+  auto args = std::make_shared<MintArgs>();
+  auto* cmd = app.add_subcommand(
+      "mint", "mint a time-limited (REST API) credential for a browser's iceServers");
+  cmd->add_option("--user", args->user, "user id put into the username")->required();
+  cmd->add_option("--ttl", args->ttl, "lifetime: 30s, 10m, 1h, 1d, ...")
+      ->capture_default_str();
+  cmd->add_option("--uri", args->uris,
+                  "a URI for \"urls\" (repeatable); default turn:HOST:PORT?transport=udp and tcp");
+  cmd->add_option("--host", args->host, "HOST for the default URIs (default: from the config)");
+  cmd->add_option("--format", args->format, "json (iceServers entry), env or js")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"json", "env", "js"}));
+  cmd->callback([&ctx, args] { mint(ctx, *args); });
+}
+
+}  // namespace turnd::turnctl
