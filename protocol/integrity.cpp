@@ -51,7 +51,7 @@ IntegrityKey long_term_key(std::string_view username, std::string_view realm,
 
 IntegrityKey short_term_key(std::string_view password) noexcept {
   IntegrityKey k;
-  k.size = static_cast<std::uint8_t>(std::min(password.size(), k.bytes.size()));
+  k.size = static_cast<std::uint16_t>(std::min(password.size(), k.bytes.size()));
   std::memcpy(k.bytes.data(), password.data(), k.size);
   return k;
 }

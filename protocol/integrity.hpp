@@ -15,10 +15,10 @@ namespace turnd::protocol {
 enum class IntegrityAlg : std::uint8_t { Sha1, Sha256 };
 
 /// A key for MESSAGE-INTEGRITY(-SHA256): 16 bytes (MD5 long-term), 32 (SHA-256 long-term) or
-/// the raw password bytes for short-term credentials (up to 64 here).
+/// the raw password bytes for short-term credentials (up to 256: an ICE password's maximum).
 struct IntegrityKey {
-  std::array<std::uint8_t, 64> bytes{};
-  std::uint8_t size = 0;
+  std::array<std::uint8_t, 256> bytes{};
+  std::uint16_t size = 0;
   ByteSpan span() const noexcept { return {bytes.data(), size}; }
   bool operator==(const IntegrityKey& o) const noexcept;  // constant time
 };
@@ -28,7 +28,7 @@ struct IntegrityKey {
 /// caller's; the RFC 5769 vector's SASLprep is done by the test).
 IntegrityKey long_term_key(std::string_view username, std::string_view realm,
                            std::string_view password, PasswordAlgorithmId alg) noexcept;
-/// Short-term key (§9.1.1): the password itself (at most 64 bytes).
+/// Short-term key (§9.1.1): the password itself (at most 256 bytes; longer is truncated).
 IntegrityKey short_term_key(std::string_view password) noexcept;
 /// USERHASH (§14.4): SHA-256(username ":" realm).
 std::array<std::uint8_t, 32> userhash(std::string_view username, std::string_view realm) noexcept;

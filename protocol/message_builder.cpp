@@ -1,12 +1,15 @@
 #include "protocol/message_builder.hpp"
 
+#include <algorithm>
+
 #include "protocol/fingerprint.hpp"
 
 namespace turnd::protocol {
 
 MessageBuilder::MessageBuilder(MutableByteSpan out, MessageType type, const TransactionId& id,
                                std::uint32_t cookie) noexcept
-    : w_(out) {
+    // The 16-bit length field bounds a message at 20 + 65532 bytes: never write past that.
+    : w_(out.first(std::min(out.size(), kHeaderSize + kMaxMessageLength))) {
   header_.cookie = cookie;
   header_.transaction_id = id;
   w_.write_u16(type.encode());

@@ -26,6 +26,8 @@ namespace turnd::protocol {
 
 inline constexpr std::uint32_t kMagicCookie = 0x2112A442;
 inline constexpr std::size_t kHeaderSize = 20;
+/// Largest value of the length field: 16 bits, a multiple of 4.
+inline constexpr std::size_t kMaxMessageLength = 65532;
 using TransactionId = std::array<std::uint8_t, 12>;
 
 /// The parts of the header that attribute codecs need (XOR addresses use cookie and id).

@@ -187,8 +187,9 @@ void AllocationTable::send_to_peer(Allocation& a, const TransportAddress& peer,
   RelayEndpoint* relay = a.relay_for(peer.ip.family);
   if (relay == nullptr) return;
   // The server's own addresses are reachable only on live relay ports (relay to relay when
-  // both ends of a call use this server), never other services on the host.
-  if (services_.is_own_address(peer.ip) && !services_.ports.is_live(peer.port)) {
+  // both ends of a call use this server), never other services on the host, unless the
+  // operator allowed that range explicitly.
+  if (services_.is_guarded_own_address(peer.ip) && !services_.ports.is_live(peer.port)) {
     ++counters_.channel_data_dropped;
     return;
   }

@@ -16,6 +16,10 @@ class PeerFilter {
   PeerFilter(std::vector<protocol::IpPrefix> allow, std::vector<protocol::IpPrefix> deny);
 
   bool allowed(const protocol::IpAddress& peer) const noexcept;
+  /// Whether an --allow-peer range covers `peer` (the operator opened it on purpose).
+  bool explicitly_allowed(const protocol::IpAddress& peer) const noexcept {
+    return matches(allow_, peer);
+  }
 
   /// The built-in deny list, for documentation and tests.
   static const std::vector<protocol::IpPrefix>& default_denied();

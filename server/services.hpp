@@ -45,12 +45,13 @@ struct SharedServices {
   /// Addresses of this host (interfaces, listen, relay and external IPs); loopback too.
   std::vector<protocol::IpAddress> own_addresses;
 
-  bool is_own_address(const protocol::IpAddress& ip) const noexcept {
+  /// A peer on this host that only live relay ports may be sent to: one of our addresses
+  /// that no --allow-peer range opens explicitly.
+  bool is_guarded_own_address(const protocol::IpAddress& ip) const noexcept {
     static const auto loopback4 = *protocol::IpPrefix::parse("127.0.0.0/8");
-    if (loopback4.contains(ip)) return true;
-    for (const auto& own : own_addresses)
-      if (own == ip) return true;
-    return false;
+    bool own = loopback4.contains(ip);
+    for (std::size_t i = 0; !own && i < own_addresses.size(); ++i) own = own_addresses[i] == ip;
+    return own && !peer_filter.explicitly_allowed(ip);
   }
 };
 

@@ -67,6 +67,10 @@ struct UnknownAttributes {
     return u;
   }
   void encode(ByteWriter& w, const Header&) const noexcept {
+    if (!raw.empty()) {  // a decoded value re-encodes as it came
+      w.write_bytes(raw);
+      return;
+    }
     for (std::uint16_t t : types) w.write_u16(t);
   }
 };

@@ -84,6 +84,10 @@ struct PasswordAlgorithms {
       f(alg, params.first(len));
   }
   void encode(ByteWriter& w, const Header&) const noexcept {
+    if (!raw.empty()) {  // a decoded value re-encodes as it came
+      w.write_bytes(raw);
+      return;
+    }
     for (auto id : offered) {
       w.write_u16(static_cast<std::uint16_t>(id));
       w.write_u16(0);

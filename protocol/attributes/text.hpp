@@ -1,6 +1,7 @@
-// Text and opaque-bytes attributes: USERNAME (§14.3, < 513 bytes), REALM (§14.9, < 763),
-// NONCE (§14.10, < 763), SOFTWARE (§14.14, < 763), DATA (RFC 8656 §18.4), USERHASH (§14.4,
-// 32 bytes), RESERVATION-TOKEN (RFC 8656 §18.9, 8 bytes), CONNECTION-ID (RFC 6062, 4 bytes).
+// Text and opaque-bytes attributes: USERNAME (§14.3), REALM (§14.9), NONCE (§14.10) and
+// SOFTWARE (§14.14) are sent under 509 bytes but MUST be parsed up to 763 (RFC 5389
+// compatibility); DATA (RFC 8656 §18.4), USERHASH (§14.4, 32 bytes), RESERVATION-TOKEN
+// (RFC 8656 §18.9, 8 bytes), CONNECTION-ID (RFC 6062, 4 bytes).
 #pragma once
 
 #include "protocol/message_view.hpp"
@@ -34,7 +35,7 @@ struct TextAttribute : BytesAttribute<T, MaxLen> {
   }
 };
 
-using Username = TextAttribute<AttrType::Username, 513>;
+using Username = TextAttribute<AttrType::Username, 763>;
 using Realm = TextAttribute<AttrType::Realm, 763>;
 using Nonce = TextAttribute<AttrType::Nonce, 763>;
 using Software = TextAttribute<AttrType::Software, 763>;

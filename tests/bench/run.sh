@@ -11,8 +11,9 @@
 #                t2  coturn vs turnd, 2 server threads, stun series with the ceiling (~3 min)
 #   -r REPS    repetitions for t1 and t2                                 [3]
 #   -p PORT    server port                                               [3578]
-#   -n NICE    run the clients and servers at this nice level; a negative level (root) keeps
-#              other jobs on a shared machine from taking the servers' CPU  [0]
+#   -n NICE    run the clients and servers at this nice level (as nice of their scheduler
+#              autogroups); a negative level (root) keeps other jobs on a shared machine from
+#              taking the servers' and clients' CPU                    [0]
 #   -q         quick: short loads, 1 repetition (checks the set-up; figures not meaningful)
 # Environment:
 #   TURND       turnd binary to measure (skips the build); TURND_REV labels it in machine.txt
@@ -30,7 +31,8 @@ set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 PHASES="aa,t1,t2"; REPS=3; PORT=3578; NICE=0; QUICK=0
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+ARGV=("$@")
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while getopts "P:r:p:n:qh" o; do
   case $o in
     P) PHASES=$OPTARG;; r) REPS=$OPTARG;; p) PORT=$OPTARG;; n) NICE=$OPTARG;; q) QUICK=1;; *) usage;;
@@ -40,6 +42,17 @@ shift $((OPTIND - 1))
 [ $# -eq 1 ] || usage
 OUT=$1
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 1
+if [ "$NICE" != 0 ]; then
+  # With kernel.sched_autogroup_enabled=1 a nice value only counts inside its session's
+  # autogroup: run in a session of our own and set that group's nice (the adapters and
+  # turn-load.sh do the same for the servers and uclient, which start sessions of their own).
+  if [ -z "${BENCH_RUN_SETSID:-}" ] && [ "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null)" = 1 ]; then
+    BENCH_RUN_SETSID=1 exec setsid --wait "$0" "${ARGV[@]}"
+  fi
+  echo "$NICE" > /proc/self/autogroup 2>/dev/null
+  renice -n "$NICE" -p $$ > /dev/null 2>&1
+  export BENCH_NICE=$NICE
+fi
 log() { echo "[$(date +%H:%M:%S)] run.sh: $*" >&2; }
 has() { [[ ",$PHASES," == *",$1,"* ]]; }
 
@@ -91,7 +104,7 @@ export BENCH_MIN_PORT=${BENCH_MIN_PORT:-49152} BENCH_MAX_PORT=${BENCH_MAX_PORT:-
 export ALLOC_POINTS=${ALLOC_POINTS:-"14x500 16x60"}
 COTURN="coturn=servers/coturn.sh"
 TURNDX="turnd=env TURND=$TURND servers/turnd.sh"
-compare() { nice -n "$NICE" "$HERE/compare.sh" -p "$PORT" "$@"; }
+compare() { "$HERE/compare.sh" -p "$PORT" "$@"; }
 quick_env() {  # short loads for -q
   export STUN_ARGS="-t 2 -n 1000000 -w 128 -b 32 -S 8" FLOOD_TOTAL=100000 ALLOC_POINTS="4x100"
 }

@@ -59,16 +59,23 @@ redis::RedisClient Context::connect_redis() {
   auto client = redis::RedisClient::connect(*url);
   if (client) return std::move(*client);
   const auto& e = client.error();
+  const std::string fix = redis_override.empty()
+                              ? "set auth.redis in " + where_to_configure() + " or pass --redis URL"
+                              : "check --redis URL";
+  const bool not_redis = e.kind == redis::ErrorKind::Data ||
+                         e.message.find("Protocol error") != std::string::npos;
+  if (not_redis)
+    throw Failure("Redis at " + redis_display_ + " does not answer like Redis: " + e.message +
+                  " (is that really redis-server? " + fix + ")");
   if (e.kind == redis::ErrorKind::Connection)
     throw Failure("Redis unreachable at " + redis_display_ + ": " + e.message +
-                  " (is redis-server running? set auth.redis in " + where_to_configure() +
-                  " or pass --redis URL)");
-  std::string hint = " (check the Redis URL in " + where_to_configure() + " or --redis)";
+                  " (is redis-server running? " + fix + ")");
+  std::string hint = fix;
   if (e.message.find("NOAUTH") != std::string::npos)
-    hint = " (Redis wants a password: write the URL as redis://:PASSWORD@HOST:PORT/DB)";
+    hint = "Redis wants a password: write the URL as redis://:PASSWORD@HOST:PORT/DB";
   else if (e.message.find("WRONGPASS") != std::string::npos || e.message.starts_with("AUTH"))
-    hint = " (check the user and password in the Redis URL)";
-  throw Failure("Redis at " + redis_display_ + " refused us: " + e.message + hint);
+    hint = "check the user and password in the Redis URL";
+  throw Failure("Redis at " + redis_display_ + " refused us: " + e.message + " (" + hint + ")");
 }
 
 void Context::fail(const redis::RedisError& e) {
