@@ -65,6 +65,13 @@ void AllocationTable::remove_by_sink(const ClientSink* sink) {
   for (auto* a : doomed) remove(*a, "closed with its connection");
 }
 
+void AllocationTable::remove_by_user(std::string_view user) {
+  std::vector<Allocation*> doomed;
+  for (auto& [t, a] : by_tuple_)
+    if (a->username == user) doomed.push_back(a.get());
+  for (auto* a : doomed) remove(*a, "closed: credential revoked");
+}
+
 std::optional<RelayEndpoint> AllocationTable::open_relay(const IpAddress& ip, std::uint16_t port,
                                                          bool even, bool dont_fragment) {
   // A port can be taken by another process on the host: try a few before giving up.

@@ -28,6 +28,8 @@ class AllocationTable {
   void remove(Allocation& a, std::string_view reason);
   /// Removes every allocation whose client uses `sink` (a TCP connection that closed).
   void remove_by_sink(const ClientSink* sink);
+  /// Removes every allocation of `user` (its credential was revoked).
+  void remove_by_user(std::string_view user);
 
   /// Opens a relay socket on `ip`:`port` (port 0 = take one from the pool; `even` for
   /// EVEN-PORT). nullopt when no port could be bound.
@@ -45,7 +47,8 @@ class AllocationTable {
   void stop();
   std::size_t size() const noexcept { return by_tuple_.size(); }
   SharedServices& services() noexcept { return services_; }
-  std::uint64_t next_id() noexcept { return ++last_id_; }
+  /// Unique across shards, so log lines of different shards never share an id.
+  std::uint64_t next_id() noexcept { return services_.next_allocation_id.fetch_add(1) + 1; }
 
  private:
   void wait_relay(std::uint64_t id, std::size_t relay_index);
@@ -62,7 +65,6 @@ class AllocationTable {
   std::unordered_map<FiveTuple, std::unique_ptr<Allocation>, FiveTupleHash> by_tuple_;
   std::unordered_map<std::uint64_t, Allocation*> by_id_;
   io::ReceiveBatch relay_batch_;
-  std::uint64_t last_id_ = 0;
   std::uint64_t indication_counter_ = 0;
 };
 

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "protocol/version.hpp"
+#include "auth/redis/redis_store.hpp"
 #include "server/admin_http.hpp"
 #include "server/metrics_text.hpp"
 
@@ -53,6 +54,40 @@ auth::CredentialsPtr Server::credentials() const {
   return credentials_;
 }
 
+std::unique_ptr<auth::redis::RedisStore> Server::start_redis() {
+  if (!config_.redis) return nullptr;
+  namespace r = auth::redis;
+  redis_up_ = 0;
+  r::RedisStoreOptions options;
+  options.url = *config_.redis;
+  options.realm = config_.realm;
+  options.static_credentials = *services_->credentials;
+  r::RedisStoreCallbacks callbacks;
+  callbacks.on_snapshot = [this](auth::CredentialsPtr c) {
+    {
+      std::lock_guard lock{credentials_mutex_};
+      credentials_ = c;
+    }
+    for (auto& s : shards_) s->post_credentials(c);
+  };
+  callbacks.on_revoked = [this](const std::string& user) {
+    spdlog::info("credential of user \"{}\" revoked: closing its allocations", user);
+    for (auto& s : shards_) s->post_revocation(user);
+  };
+  callbacks.on_state = [this](bool up) { redis_up_ = up ? 1 : 0; };
+  callbacks.log = [](r::LogLevel level, const std::string& line) {
+    switch (level) {
+      case r::LogLevel::Debug: spdlog::debug("redis: {}", line); break;
+      case r::LogLevel::Info: spdlog::info("redis: {}", line); break;
+      case r::LogLevel::Warn: spdlog::warn("redis: {}", line); break;
+      case r::LogLevel::Error: spdlog::error("redis: {}", line); break;
+    }
+  };
+  auto store = std::make_unique<r::RedisStore>(std::move(options), std::move(callbacks));
+  store->start();
+  return store;
+}
+
 Server::Server(config::Config config) : config_(std::move(config)) {
   if (config_.threads == 0) config_.threads = usable_cpus();
 }
@@ -77,6 +112,7 @@ void Server::run() {
     admin->start();
   }
   for (auto& s : shards_) threads_.emplace_back([&s] { s->run(); });
+  auto redis = start_redis();
   spdlog::info("turnd {} listening on udp+tcp {} with {} shard(s), realm \"{}\"", kVersion,
                describe_listen(config_), config_.threads, config_.realm);
   if (config_.admin_listen)
@@ -86,6 +122,7 @@ void Server::run() {
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {} received, stopping", sig);
+    if (redis) redis->stop();
     for (auto& s : shards_) s->stop();
     if (admin) admin->stop();
   });

@@ -7,9 +7,14 @@
 #include <thread>
 #include <vector>
 
+#include "auth/redis/redis_store.hpp"
 #include "config/config.hpp"
 #include "server/services.hpp"
 #include "server/shard.hpp"
+
+namespace turnd::auth::redis {
+class RedisStore;
+}
 
 namespace turnd::server {
 
@@ -25,6 +30,7 @@ class Server {
 
  private:
   std::string metrics() const;
+  std::unique_ptr<auth::redis::RedisStore> start_redis();
   auth::CredentialsPtr credentials() const;
 
   config::Config config_;

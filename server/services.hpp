@@ -44,6 +44,7 @@ struct SharedServices {
   auth::CredentialsPtr credentials;
   /// Addresses of this host (interfaces, listen, relay and external IPs); loopback too.
   std::vector<protocol::IpAddress> own_addresses;
+  std::atomic<std::uint64_t> next_allocation_id{0};
 
   /// A peer on this host that only live relay ports may be sent to: one of our addresses
   /// that no --allow-peer range opens explicitly.

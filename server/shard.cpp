@@ -21,6 +21,14 @@ void Shard::run() {
   io_.run();
 }
 
+void Shard::post_credentials(auth::CredentialsPtr credentials) {
+  boost::asio::post(io_, [this, c = std::move(credentials)] { state_.auth().set_credentials(c); });
+}
+
+void Shard::post_revocation(std::string user) {
+  boost::asio::post(io_, [this, u = std::move(user)] { state_.allocations().remove_by_user(u); });
+}
+
 void Shard::stop() {
   boost::asio::post(io_, [this] {
     for (auto& l : tcp_) l->close();

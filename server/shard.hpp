@@ -28,6 +28,11 @@ class Shard {
   boost::asio::io_context& io() noexcept { return io_; }
   const ShardState& state() const noexcept { return state_; }
 
+  /// Thread-safe: installs a new credentials snapshot on this shard.
+  void post_credentials(auth::CredentialsPtr credentials);
+  /// Thread-safe: closes the allocations of a revoked user on this shard.
+  void post_revocation(std::string user);
+
  private:
   boost::asio::io_context io_{1};
   const config::Config& config_;

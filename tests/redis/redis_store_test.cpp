@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <condition_variable>
+#include <iostream>
 #include <mutex>
 
 #include "auth/mint.hpp"
@@ -44,6 +45,7 @@ struct Recorder {
         [this, record](LogLevel l, const std::string& s) { record([&] { logs.emplace_back(l, s); }); },
     };
   }
+  /// Waits until pred() holds; pred runs with the mutex held (use the members, not last()).
   template <class Pred>
   bool wait(Pred pred, Ms timeout) {
     std::unique_lock lock{m};
@@ -55,6 +57,9 @@ struct Recorder {
   }
   std::size_t count_logs(LogLevel level, std::string_view has) {
     std::lock_guard lock{m};
+    return count_logs_locked(level, has);
+  }
+  std::size_t count_logs_locked(LogLevel level, std::string_view has) const {
     return std::count_if(logs.begin(), logs.end(), [&](const auto& l) {
       return l.first == level && l.second.find(has) != std::string::npos;
     });
@@ -66,6 +71,13 @@ class RedisStoreTest : public testing::Test {
   void SetUp() override {
     if (RedisServerProcess::binary().empty()) GTEST_SKIP() << "redis-server not installed";
     ASSERT_TRUE(server_.start());
+  }
+
+  void TearDown() override {  // on failure, show what the store said
+    if (!HasFailure()) return;
+    std::lock_guard lock{rec_.m};
+    for (const auto& [level, line] : rec_.logs)
+      std::cerr << "  store log " << static_cast<int>(level) << ": " << line << "\n";
   }
 
   RedisClient client() {
@@ -124,7 +136,7 @@ TEST_F(RedisStoreTest, FollowsRedisThroughEventsOutageAndRecovery) {
   EXPECT_FALSE(rec_.last()->minted.contains("alice"));
 
   ASSERT_TRUE(repo.retire_secret(*first_secret));
-  ASSERT_TRUE(rec_.wait([&] { return rec_.last()->secrets.size() == 1; }, 2s));
+  ASSERT_TRUE(rec_.wait([&] { return rec_.snapshots.back()->secrets.size() == 1; }, 2s));
   EXPECT_EQ(rec_.last()->secrets, std::vector<std::string>{"config-secret"});
 
   // Redis dies: state Down, logged once; the last snapshot stays (no new one is published).
@@ -169,7 +181,7 @@ TEST_F(RedisStoreTest, BadDataIsLoggedOnceAndTheLastSnapshotKept) {
   // turnd:secrets of the wrong type: the reload fails, the snapshot stays, the state stays Up.
   ASSERT_TRUE(c.command({"SET", std::string(kSecretsKey), "garbage"}));
   ASSERT_TRUE(repo.publish({Event::Kind::SecretAdded, "x"}));
-  ASSERT_TRUE(rec_.wait([&] { return rec_.count_logs(LogLevel::Error, "WRONGTYPE") > 0; }, 3s));
+  ASSERT_TRUE(rec_.wait([&] { return rec_.count_logs_locked(LogLevel::Error, "WRONGTYPE") > 0; }, 3s));
   std::this_thread::sleep_for(2500ms);  // periodic reloads meet the same problem
   EXPECT_EQ(rec_.count_logs(LogLevel::Error, "WRONGTYPE"), 1u);
   EXPECT_EQ(rec_.count_logs(LogLevel::Error, "mallory: md5"), 1u);
@@ -179,7 +191,7 @@ TEST_F(RedisStoreTest, BadDataIsLoggedOnceAndTheLastSnapshotKept) {
   // Repaired: the next event brings the secret in.
   ASSERT_TRUE(c.command({"DEL", std::string(kSecretsKey)}));
   ASSERT_TRUE(repo.add_secret("fixed", std::chrono::system_clock::now()));
-  ASSERT_TRUE(rec_.wait([&] { return rec_.last()->secrets.front() == "fixed"; }, 2s));
+  ASSERT_TRUE(rec_.wait([&] { return rec_.snapshots.back()->secrets.front() == "fixed"; }, 2s));
 }
 
 TEST_F(RedisStoreTest, PeriodicRefreshDropsExpiredUsersWithoutRevoking) {
@@ -195,8 +207,8 @@ TEST_F(RedisStoreTest, PeriodicRefreshDropsExpiredUsersWithoutRevoking) {
   for (auto& f : user_fields(user("brief", 2s))) hset.push_back(f);
   ASSERT_TRUE(c.command(hset));
   ASSERT_TRUE(c.command({"EXPIRE", user_key(kRealm, "brief"), "2"}));
-  ASSERT_TRUE(rec_.wait([&] { return rec_.last()->minted.contains("brief"); }, 3s));
-  ASSERT_TRUE(rec_.wait([&] { return rec_.last()->minted.empty(); }, 5s));
+  ASSERT_TRUE(rec_.wait([&] { return rec_.snapshots.back()->minted.contains("brief"); }, 3s));
+  ASSERT_TRUE(rec_.wait([&] { return rec_.snapshots.back()->minted.empty(); }, 5s));
   EXPECT_TRUE(rec_.revoked.empty());
 }
 
