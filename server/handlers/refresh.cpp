@@ -1,4 +1,6 @@
 // Refresh (RFC 8656 §7.3): extend an allocation, or delete it with LIFETIME 0.
+#include <spdlog/spdlog.h>
+
 #include "server/handlers/lifetime.hpp"
 #include "server/handlers/turn_reply.hpp"
 
@@ -25,6 +27,8 @@ ByteSpan handle_refresh(const TurnRequest& req, Allocation& a, ShardState& shard
   const auto lifetime = granted_lifetime(req.msg, req.auth, shard.config());
   a.expires_at = std::chrono::steady_clock::now() + lifetime;
   a.credential_expires = req.auth.expires;
+  spdlog::info("allocation {} refreshed: user \"{}\" client {} {} lifetime {}s", a.id, a.username,
+               to_string(a.five_tuple.transport), a.five_tuple.client.to_string(), lifetime.count());
   auto b = begin_response(req.msg, Class::SuccessResponse, out);
   b.add(Lifetime{static_cast<std::uint32_t>(lifetime.count())});
   return finish_response(b, req.msg, shard.software(), signing_of(req));
