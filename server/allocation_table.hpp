@@ -53,8 +53,14 @@ class AllocationTable {
  private:
   void wait_relay(std::uint64_t id, std::size_t relay_index);
   void on_relay_readable(Allocation& a, RelayEndpoint& relay) noexcept;
-  void relay_to_client(Allocation& a, io::Datagram& d, std::uint8_t* slot_start,
+  /// Peer -> client: ChannelData or a Data indication built in the headroom before `data`
+  /// (which must lie inside a buffer starting at `buffer_start`).
+  void relay_to_client(Allocation& a, const protocol::TransportAddress& from,
+                       protocol::MutableByteSpan data, const std::uint8_t* buffer_start,
                        SteadyTime now) noexcept;
+  /// Delivers to another allocation of this shard when `peer` is its relayed address.
+  bool hand_over(Allocation& from, const RelayEndpoint& relay, const protocol::TransportAddress& peer,
+                 protocol::ByteSpan data) noexcept;
   void sweep();
 
   boost::asio::io_context& io_;
@@ -64,6 +70,8 @@ class AllocationTable {
   boost::asio::steady_timer sweep_timer_;
   std::unordered_map<FiveTuple, std::unique_ptr<Allocation>, FiveTupleHash> by_tuple_;
   std::unordered_map<std::uint64_t, Allocation*> by_id_;
+  std::unordered_map<std::uint16_t, Allocation*> by_port_;  // relay port -> allocation
+  std::vector<std::uint8_t> handover_ = std::vector<std::uint8_t>(io::kHeadroom + 65536 + 4);
   io::ReceiveBatch relay_batch_;
   std::uint64_t indication_counter_ = 0;
 };

@@ -49,10 +49,13 @@ struct SharedServices {
   /// A peer on this host that only live relay ports may be sent to: one of our addresses
   /// that no --allow-peer range opens explicitly.
   bool is_guarded_own_address(const protocol::IpAddress& ip) const noexcept {
+    return is_own_address(ip) && !peer_filter.explicitly_allowed(ip);
+  }
+  bool is_own_address(const protocol::IpAddress& ip) const noexcept {
     static const auto loopback4 = *protocol::IpPrefix::parse("127.0.0.0/8");
     bool own = loopback4.contains(ip);
     for (std::size_t i = 0; !own && i < own_addresses.size(); ++i) own = own_addresses[i] == ip;
-    return own && !peer_filter.explicitly_allowed(ip);
+    return own;
   }
 };
 

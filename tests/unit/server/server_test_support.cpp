@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "protocol/channel_data.hpp"
 #include "server/io/socket_address.hpp"
 
 namespace turnd::server::test {
@@ -44,13 +45,14 @@ void CapturingSink::clear() noexcept {
   overflow_ = 0;
 }
 
-UdpPeer::UdpPeer() : fd_(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {
+UdpPeer::UdpPeer(std::string_view ip) : fd_(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
   sockaddr_storage ss;
-  const socklen_t len = io::to_sockaddr(addr("127.0.0.1:0"), ss);
+  const socklen_t len = io::to_sockaddr(TransportAddress{test::ip(ip), 0}, ss);
   if (::bind(fd_, reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
+    const int e = errno;
     ::close(fd_);
-    throw std::system_error(errno, std::generic_category(), "bind 127.0.0.1:0");
+    throw std::system_error(e, std::generic_category(), "bind " + std::string(ip));
   }
   socklen_t got = sizeof ss;
   ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &got);

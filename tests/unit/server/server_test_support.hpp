@@ -66,11 +66,11 @@ class CapturingSink final : public ClientSink {
   std::vector<Record> records_;
 };
 
-/// A plain UDP socket on 127.0.0.1 (kernel-chosen port) playing a TURN peer. Closed on
-/// destruction. Sending and receiving never allocate.
+/// A plain UDP socket on a loopback address (kernel-chosen port) playing a TURN peer. Closed
+/// on destruction. Sending and receiving never allocate.
 class UdpPeer {
  public:
-  UdpPeer();
+  explicit UdpPeer(std::string_view ip = "127.0.0.1");
   ~UdpPeer();
   UdpPeer(const UdpPeer&) = delete;
   UdpPeer& operator=(const UdpPeer&) = delete;
