@@ -122,7 +122,7 @@ RedisResult<Done> RedisStore::reload(CredentialRepo& repo) {
   // A connection error ends the session; bad data leaves the last snapshot in place.
   auto failed = [this](const RedisError& e) -> RedisResult<Done> {
     if (e.kind == ErrorKind::Connection) return unexpected(e);
-    report_problems({e.message + "; keeping the last credentials"});
+    report_problems({e.message + "; keeping the last credentials"}, false);
     return Done{};
   };
   auto secrets = repo.secrets();
@@ -131,7 +131,7 @@ RedisResult<Done> RedisStore::reload(CredentialRepo& repo) {
   if (!users) return failed(users.error());
   std::vector<std::string> problems = secrets->problems;
   problems.insert(problems.end(), users->problems.begin(), users->problems.end());
-  report_problems(problems);
+  report_problems(problems, true);
   publish(merge(options_.static_credentials, *secrets, std::move(*users)));
   return Done{};
 }
@@ -173,11 +173,12 @@ void RedisStore::report(LogLevel level, const std::string& line) {
   if (callbacks_.log) callbacks_.log(level, line);
 }
 
-void RedisStore::report_problems(const std::vector<std::string>& problems) {
-  std::set<std::string> now(problems.begin(), problems.end());
-  for (const auto& p : now)
+void RedisStore::report_problems(const std::vector<std::string>& problems, bool complete) {
+  for (const auto& p : problems)
     if (!reported_.contains(p)) report(LogLevel::Error, "redis: " + p);
-  reported_ = std::move(now);  // a problem that goes away and comes back is logged again
+  // After a complete load, forget what is fixed, so that it is logged again if it comes back.
+  if (complete) reported_.clear();
+  reported_.insert(problems.begin(), problems.end());
 }
 
 void RedisStore::pause(std::chrono::milliseconds d) {

@@ -76,7 +76,8 @@ class RedisStore {
   void publish(CredentialsPtr next);
   void set_state(bool up, const std::string& why);
   void report(LogLevel level, const std::string& line);
-  void report_problems(const std::vector<std::string>& problems);
+  /// Logs each problem not logged before. `complete`: these are all problems of a full load.
+  void report_problems(const std::vector<std::string>& problems, bool complete);
   /// Sleeps for `d` unless stop() wakes it.
   void pause(std::chrono::milliseconds d);
 

@@ -204,11 +204,11 @@ TEST_F(RedisStoreTest, PeriodicRefreshDropsExpiredUsersWithoutRevoking) {
   ASSERT_TRUE(rec_.wait([&] { return !rec_.snapshots.empty(); }, 5s));
   // Written without an event: only the periodic reload can see it.
   Command hset{"HSET", user_key(kRealm, "brief")};
-  for (auto& f : user_fields(user("brief", 2s))) hset.push_back(f);
+  for (auto& f : user_fields(user("brief", 4s))) hset.push_back(f);  // expires: whole seconds
   ASSERT_TRUE(c.command(hset));
-  ASSERT_TRUE(c.command({"EXPIRE", user_key(kRealm, "brief"), "2"}));
-  ASSERT_TRUE(rec_.wait([&] { return rec_.snapshots.back()->minted.contains("brief"); }, 3s));
-  ASSERT_TRUE(rec_.wait([&] { return rec_.snapshots.back()->minted.empty(); }, 5s));
+  ASSERT_TRUE(c.command({"EXPIRE", user_key(kRealm, "brief"), "4"}));
+  ASSERT_TRUE(rec_.wait([&] { return rec_.snapshots.back()->minted.contains("brief"); }, 2500ms));
+  ASSERT_TRUE(rec_.wait([&] { return rec_.snapshots.back()->minted.empty(); }, 7s));
   EXPECT_TRUE(rec_.revoked.empty());
 }
 

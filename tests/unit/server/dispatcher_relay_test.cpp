@@ -121,10 +121,53 @@ TEST_F(DispatcherRelay, PeerDatagramsReachTheClient) {
 
   const auto& counters = server_.shard->counters();
   ASSERT_TRUE(stranger.send_to(relayed_, payload));
-  ASSERT_TRUE(server_.pump_until([&] { return counters.peer_packets_without_permission.get() == 1; }));
+  ASSERT_TRUE(
+      server_.pump_until([&] { return counters.peer_packets_without_permission.get() == 1; }));
   EXPECT_EQ(sink.size(), 3u) << "no permission for 127.0.0.2: dropped";
   EXPECT_EQ(counters.packets_from_peer.get(), 3u);
   EXPECT_EQ(sink.overflow(), 0u);
+}
+
+// Both ends of a call on this shard: A's ChannelData to B's relayed address is handed over in
+// the process and reaches B's client as if it had come from A's relayed address.
+TEST_F(DispatcherRelay, RelayToRelayOnTheSameShardIsHandedOver) {
+  const auto a_client = server_.ctx.client, b_client = test::addr("127.0.0.1:40002");
+  server_.ctx.client = b_client;
+  const LongTerm carol = server_.user("carol", "secret");
+  const Bytes b_reply = server_.allocate(carol, 1);
+  ASSERT_EQ(reply_code(b_reply), 0);
+  const auto b_relayed = TestServer::relayed(b_reply);
+  server_.ctx.client = a_client;
+  ASSERT_EQ(reply_code(server_.channel_bind(alice_, 2, 0x4000, b_relayed)), 0);
+  const Bytes payload = {'r', 'e', 'l', 'a', 'y'};
+  const auto& counters = server_.shard->counters();
+
+  server_.send(test::channel_data(0x4000, payload));
+  EXPECT_EQ(server_.sink.size(), 0u) << "B has no permission for A's relayed address";
+  EXPECT_EQ(counters.peer_packets_without_permission.get(), 1u);
+
+  server_.ctx.client = b_client;
+  ASSERT_EQ(reply_code(server_.create_permission(carol, 2, relayed_)), 0);
+  server_.ctx.client = a_client;
+  server_.send(test::channel_data(0x4000, payload));
+  ASSERT_EQ(server_.sink.size(), 1u) << "delivered during the call, no socket in between";
+  EXPECT_EQ(server_.sink.record(0).client, b_client);
+  auto msg = MessageView::parse(server_.sink.bytes(0));
+  ASSERT_TRUE(msg && msg->type().is(Method::Data, Class::Indication));
+  ASSERT_TRUE(msg->get<XorPeerAddress>() && msg->get<Data>());
+  EXPECT_EQ(msg->get<XorPeerAddress>()->address, relayed_);
+  EXPECT_EQ(Bytes(msg->get<Data>()->value.begin(), msg->get<Data>()->value.end()), payload);
+
+  server_.ctx.client = b_client;
+  ASSERT_EQ(reply_code(server_.channel_bind(carol, 3, 0x4abc, relayed_)), 0);
+  server_.ctx.client = a_client;
+  server_.send(test::channel_data(0x4000, payload));
+  ASSERT_EQ(server_.sink.size(), 2u);
+  const auto cd = server_.sink.bytes(1);
+  EXPECT_EQ(Bytes(cd.begin(), cd.end()), test::channel_data(0x4abc, payload));
+  server_.pump_until([] { return false; }, milliseconds{50});
+  EXPECT_EQ(server_.sink.size(), 2u) << "nothing crossed the sockets as well";
+  EXPECT_EQ(counters.packets_from_peer.get(), 2u);
 }
 
 // Every open descriptor of this process, from /proc/self/fd.

@@ -23,8 +23,8 @@ class DispatcherStun : public testing::Test {
 
 TEST_F(DispatcherStun, BindingAnswersWithTheClientsAddress) {
   for (const bool fingerprint : {false, true}) {
-    const Bytes req = build(request(Method::Binding), tid(1), [](MessageBuilder&) {}, nullptr,
-                            fingerprint);
+    const Bytes req = build(
+        request(Method::Binding), tid(1), [](MessageBuilder&) {}, nullptr, fingerprint);
     const Bytes reply = server.send(req);
     auto msg = MessageView::parse(reply);
     ASSERT_TRUE(msg) << to_string(msg.error());
@@ -52,8 +52,8 @@ TEST_F(DispatcherStun, BindingFromIPv6Client) {
 
 TEST_F(DispatcherStun, Rfc3489BindingGetsMappedAddressAndItsCookieBack) {
   constexpr std::uint32_t kOldCookie = 0x0badcafe;  // first 32 bits of a 128-bit RFC 3489 id
-  const Bytes req =
-      build(request(Method::Binding), tid(3), [](auto&) {}, nullptr, false, kOldCookie);
+  const Bytes req = build(
+      request(Method::Binding), tid(3), [](auto&) {}, nullptr, false, kOldCookie);
   const Bytes reply = server.send(req);
   auto msg = MessageView::parse(reply);
   ASSERT_TRUE(msg);
@@ -87,9 +87,8 @@ TEST_F(DispatcherStun, UnknownComprehensionRequiredAttributesGet420) {
 
 TEST_F(DispatcherStun, UnknownOptionalAttributesAreIgnored) {
   const std::uint8_t value[4] = {1, 2, 3, 4};
-  const Bytes reply = server.send(build(request(Method::Binding), tid(5), [&](MessageBuilder& b) {
-    b.add_raw(0xc001, value);
-  }));
+  const Bytes reply = server.send(build(request(Method::Binding), tid(5),
+                                        [&](MessageBuilder& b) { b.add_raw(0xc001, value); }));
   EXPECT_EQ(reply_code(reply), 0);
 }
 
@@ -112,8 +111,8 @@ class DispatcherBadRequest : public testing::TestWithParam<BadRequestCase> {};
 TEST_P(DispatcherBadRequest, Gets400) {
   test::TestServer server;
   const auto& c = GetParam();
-  const Bytes req = build(MessageType{c.method, Class::Request}, tid(6), [](auto&) {}, nullptr,
-                          false, c.cookie);
+  const Bytes req = build(
+      MessageType{c.method, Class::Request}, tid(6), [](auto&) {}, nullptr, false, c.cookie);
   const Bytes reply = server.send(req);
   auto msg = MessageView::parse(reply);
   ASSERT_TRUE(msg);
@@ -142,11 +141,11 @@ struct MalformedCase {
 
 std::vector<MalformedCase> malformed_cases() {
   const std::uint16_t binding = MessageType{Method::Binding, Class::Request}.encode();
-  Bytes bad_fp = build(request(Method::Binding), tid(7), [](auto&) {}, nullptr, true);
+  Bytes bad_fp = build(
+      request(Method::Binding), tid(7), [](auto&) {}, nullptr, true);
   bad_fp.back() ^= 1;
-  Bytes overrun = build(request(Method::Binding), tid(7), [](MessageBuilder& b) {
-    b.add(Software{"abcd"});
-  });
+  Bytes overrun =
+      build(request(Method::Binding), tid(7), [](MessageBuilder& b) { b.add(Software{"abcd"}); });
   overrun[23] = 40;  // SOFTWARE length runs past the end
   Bytes truncated = build(request(Method::Binding), tid(7), [](auto&) {});
   truncated.resize(19);
@@ -169,8 +168,7 @@ std::vector<MalformedCase> malformed_cases() {
       // Methods from 0x100 up put 4 or more in the first byte: not STUN for RFC 7983's demux.
       {"method_0xfff_outside_the_stun_demux_range",
        build({0xfff, Class::Request}, tid(7), [](auto&) {}), -2},
-      {"binding_indication", build({Method::Binding, Class::Indication}, tid(7), [](auto&) {}),
-       -2},
+      {"binding_indication", build({Method::Binding, Class::Indication}, tid(7), [](auto&) {}), -2},
       // A request from an RFC 5389+ client whose header is intact is told what went wrong.
       {"length_mismatch_request", with_length(binding, kMagicCookie, 8), 400},
       {"attribute_overrun_request", overrun, 400},

@@ -186,8 +186,8 @@ TEST_F(DispatcherTurn, CreatePermissionToLoopbackIsForbiddenByDefault) {
   EXPECT_TRUE(allocation()->permissions.empty());
   EXPECT_EQ(reply_code(server.create_permission(alice, 15, addr("[::ffff:127.0.0.1]:5000"))), 443)
       << "an IPv6 peer on an IPv4 allocation";
-  EXPECT_EQ(reply_code(server.send(build(request(Method::CreatePermission), tid(16),
-                                         [](auto&) {}, &alice))),
+  EXPECT_EQ(reply_code(server.send(build(
+                request(Method::CreatePermission), tid(16), [](auto&) {}, &alice))),
             400)
       << "no XOR-PEER-ADDRESS";
 }
@@ -287,12 +287,12 @@ TEST(DispatcherLimits, UserQuota) {
   ASSERT_EQ(reply_code(server.allocate(alice, 1)), 0);
   ClientContext second = server.ctx;
   second.client.port = 40002;
-  EXPECT_EQ(reply_code(server.send_from(
-                second, build(
-                            request(Method::Allocate), tid(2),
-                            [](MessageBuilder& b) { b.add(RequestedTransport{kProtocolUdp}); },
-                            &alice))),
-            486);
+  EXPECT_EQ(
+      reply_code(server.send_from(
+          second, build(
+                      request(Method::Allocate), tid(2),
+                      [](MessageBuilder& b) { b.add(RequestedTransport{kProtocolUdp}); }, &alice))),
+      486);
   EXPECT_EQ(server.services->ports.in_use(), 1u);
 }
 

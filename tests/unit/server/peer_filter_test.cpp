@@ -2,13 +2,14 @@
 // stands for an IPv4 address (mapped, compatible, NAT64 well-known and local-use prefixes), the
 // neighbours just outside each range, public addresses, and the --allow-peer / --deny-peer
 // options. Addresses are only parsed here, never contacted.
+#include "server/peer_filter.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cctype>
 #include <string>
 
-#include "server/peer_filter.hpp"
 #include "server/services.hpp"
 #include "server_test_support.hpp"
 
@@ -53,7 +54,8 @@ std::vector<std::string> v6_forms(std::string_view v4) {
 
 std::string test_name(std::string_view text) {
   std::string out(text);
-  std::replace_if(out.begin(), out.end(), [](char c) { return !std::isalnum(c); }, '_');
+  std::replace_if(
+      out.begin(), out.end(), [](char c) { return !std::isalnum(c); }, '_');
   return out;
 }
 
@@ -91,11 +93,11 @@ INSTANTIATE_TEST_SUITE_P(Ranges, DeniedV6, testing::ValuesIn(kDeniedV6),
 
 // Public addresses next to each denied IPv4 range, and well-known public hosts.
 const std::string_view kAllowed[] = {
-    "1.0.0.0",         "9.255.255.255",   "11.0.0.0",        "100.63.255.255",
-    "100.128.0.0",     "126.255.255.255", "128.0.0.0",       "169.253.255.255",
-    "169.255.0.0",     "172.15.255.255",  "172.32.0.0",      "191.255.255.255",
-    "192.0.1.0",       "192.167.255.255", "192.169.0.0",     "198.17.255.255",
-    "198.20.0.0",      "223.255.255.255", "8.8.8.8",         "2001:4860::1",
+    "1.0.0.0",         "9.255.255.255",   "11.0.0.0",         "100.63.255.255",
+    "100.128.0.0",     "126.255.255.255", "128.0.0.0",        "169.253.255.255",
+    "169.255.0.0",     "172.15.255.255",  "172.32.0.0",       "191.255.255.255",
+    "192.0.1.0",       "192.167.255.255", "192.169.0.0",      "198.17.255.255",
+    "198.20.0.0",      "223.255.255.255", "8.8.8.8",          "2001:4860::1",
     "2606:4700::1111", "::ffff:8.8.8.8",  "64:ff9b::8.8.8.8", "64:ff9b:1::8.8.8.8",
 };
 

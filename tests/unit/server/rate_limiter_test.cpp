@@ -1,7 +1,8 @@
 // RateLimiter: a token bucket per source IP with a burst of twice the rate, on a manual clock.
+#include "server/rate_limiter.hpp"
+
 #include <gtest/gtest.h>
 
-#include "server/rate_limiter.hpp"
 #include "server_test_support.hpp"
 
 namespace turnd::server {

@@ -10,13 +10,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/ip/udp.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
-
-#include <boost/asio/ip/udp.hpp>
 
 #include "server_test_support.hpp"
 
@@ -174,11 +173,11 @@ class RelayHotPath : public testing::Test {
     ASSERT_EQ(reply_code(server_.channel_bind(alice, 2, 0x4000, bound_.address())), 0);
     ASSERT_EQ(reply_code(server_.create_permission(alice, 3, permitted_.address())), 0);
     channel_data_ = test::channel_data(0x4000, payload_);
-    indication_ = test::build({Method::Send, Class::Indication}, test::tid(4),
-                              [&](MessageBuilder& b) {
-                                b.add(XorPeerAddress{permitted_.address()});
-                                b.add(Data{payload_});
-                              });
+    indication_ =
+        test::build({Method::Send, Class::Indication}, test::tid(4), [&](MessageBuilder& b) {
+          b.add(XorPeerAddress{permitted_.address()});
+          b.add(Data{payload_});
+        });
     scratch_.resize(2048);
     // Warm-up: one datagram each way on each path (first-use statics, asio's handler memory).
     std::size_t n = 0;
@@ -244,8 +243,8 @@ TEST_F(RelayHotPath, CountingHookSeesAllocations) {
 
 TEST_F(RelayHotPath, ChannelDataClientToPeerDoesNotAllocate) {
   std::size_t received = 0, intact = 0;
-  const auto n = allocations_during(
-      [&] { intact = client_sends(channel_data_, kRounds, bound_, received); });
+  const auto n =
+      allocations_during([&] { intact = client_sends(channel_data_, kRounds, bound_, received); });
   EXPECT_EQ(n.new_calls, 0);
   EXPECT_EQ(n.c_calls, 0);
   EXPECT_EQ(received, static_cast<std::size_t>(kRounds));
@@ -254,21 +253,50 @@ TEST_F(RelayHotPath, ChannelDataClientToPeerDoesNotAllocate) {
 
 TEST_F(RelayHotPath, SendIndicationClientToPeerDoesNotAllocate) {
   std::size_t received = 0, intact = 0;
-  const auto n =
-      allocations_during([&] { intact = client_sends(indication_, kRounds, permitted_, received); });
+  const auto n = allocations_during(
+      [&] { intact = client_sends(indication_, kRounds, permitted_, received); });
   EXPECT_EQ(n.new_calls, 0);
   EXPECT_EQ(n.c_calls, 0);
   EXPECT_EQ(received, static_cast<std::size_t>(kRounds));
   EXPECT_EQ(intact, static_cast<std::size_t>(kRounds));
 }
 
+// Relay to relay on the same shard (AllocationTable::hand_over): A's ChannelData to B's
+// relayed address becomes a Data indication on B's client sink inside on_client_message.
+TEST_F(RelayHotPath, RelayToRelayHandOverDoesNotAllocate) {
+  const auto a_client = server_.ctx.client;
+  server_.ctx.client.port = 40002;
+  const auto carol = server_.user("carol", "secret");
+  const Bytes b_reply = server_.allocate(carol, 1);
+  ASSERT_EQ(reply_code(b_reply), 0);
+  ASSERT_EQ(reply_code(server_.create_permission(carol, 2, relayed_)), 0);
+  server_.ctx.client = a_client;
+  const auto alice = server_.alice();
+  ASSERT_EQ(reply_code(server_.channel_bind(alice, 5, 0x4001, TestServer::relayed(b_reply))), 0);
+  const Bytes to_b = test::channel_data(0x4001, payload_);
+  std::size_t received = 0;
+  client_sends(to_b, 1, bound_, received);  // warm-up
+  server_.sink.clear();
+
+  const auto n = allocations_during([&] { client_sends(to_b, kRounds, bound_, received); });
+  EXPECT_EQ(n.new_calls, 0);
+  EXPECT_EQ(n.c_calls, 0);
+  EXPECT_EQ(received, 0u) << "nothing went to the plain peer";
+  ASSERT_EQ(server_.sink.size(), static_cast<std::size_t>(kRounds));
+  for (std::size_t i = 0; i < server_.sink.size(); ++i) {
+    auto msg = MessageView::parse(server_.sink.bytes(i));
+    ASSERT_TRUE(msg && msg->get<XorPeerAddress>() && msg->get<Data>()) << "datagram " << i;
+    EXPECT_EQ(msg->get<XorPeerAddress>()->address, relayed_);
+    EXPECT_EQ(server_.sink.record(i).client.port, 40002);
+  }
+}
+
 TEST_F(RelayHotPath, ChannelDataPeerToClientDoesNotAllocate) {
   bool delivered = false;
   // One datagram per readiness event (kRounds handler runs, each re-arming its async_wait),
   // then bursts that fill whole recvmmsg batches (32).
-  const auto n = allocations_during([&] {
-    delivered = peer_sends(bound_, kRounds, 1) && peer_sends(bound_, kRounds, 32);
-  });
+  const auto n = allocations_during(
+      [&] { delivered = peer_sends(bound_, kRounds, 1) && peer_sends(bound_, kRounds, 32); });
   EXPECT_EQ(n.new_calls, 0);
   EXPECT_EQ(n.c_calls, 0);
   ASSERT_TRUE(delivered);

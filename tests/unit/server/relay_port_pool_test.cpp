@@ -1,10 +1,10 @@
 // RelayPortPool: exhaustion, EVEN-PORT, even pairs with reservation tokens (RFC 8656 §7.2),
 // give_back, the in_use/capacity accounting and the lock-free live-port bitmap.
+#include "server/relay_port_pool.hpp"
+
 #include <gtest/gtest.h>
 
 #include <set>
-
-#include "server/relay_port_pool.hpp"
 
 namespace turnd::server {
 namespace {

@@ -23,8 +23,7 @@ config::PortRange test_port_range(std::uint16_t size) {
   return {min, static_cast<std::uint16_t>(min + std::min<std::uint16_t>(size, 50) - 1)};
 }
 
-CapturingSink::CapturingSink(std::size_t max_datagrams, std::size_t max_bytes)
-    : arena_(max_bytes) {
+CapturingSink::CapturingSink(std::size_t max_datagrams, std::size_t max_bytes) : arena_(max_bytes) {
   records_.reserve(max_datagrams);
 }
 
@@ -45,7 +44,8 @@ void CapturingSink::clear() noexcept {
   overflow_ = 0;
 }
 
-UdpPeer::UdpPeer(std::string_view ip) : fd_(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {
+UdpPeer::UdpPeer(std::string_view ip)
+    : fd_(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
   sockaddr_storage ss;
   const socklen_t len = io::to_sockaddr(TransportAddress{test::ip(ip), 0}, ss);

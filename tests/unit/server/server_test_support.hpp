@@ -115,9 +115,7 @@ Bytes build(protocol::MessageType type, const protocol::TransactionId& id, F&& a
   out.resize(done ? done->size() : 0);
   return out;
 }
-inline protocol::MessageType request(protocol::Method m) {
-  return {m, protocol::Class::Request};
-}
+inline protocol::MessageType request(protocol::Method m) { return {m, protocol::Class::Request}; }
 /// ChannelData bytes: channel number, length, payload (no padding: UDP).
 Bytes channel_data(std::uint16_t channel, ByteSpan payload);
 
