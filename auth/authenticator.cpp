@@ -51,7 +51,8 @@ AuthResult Authenticator::verify_with_password(const MessageView& request,
                                                std::string_view username,
                                                std::string_view password,
                                                PasswordAlgorithmId alg) const {
-  return verify_with_key(request, username, long_term_key(username, credentials_->realm, password, alg));
+  return verify_with_key(request, username,
+                         long_term_key(username, credentials_->realm, password, alg));
 }
 
 AuthResult Authenticator::verify_with_key(const MessageView& request, std::string_view username,
@@ -72,7 +73,8 @@ AuthResult Authenticator::verify_minted(const MessageView& request, std::string_
   // The keys were derived when the credential was minted; the password is not stored.
   if (user.expires <= std::chrono::time_point_cast<std::chrono::seconds>(now))
     return fail(Verdict::Challenge, "minted credential expired");
-  auto r = verify_with_key(request, username, alg == PasswordAlgorithmId::Sha256 ? user.sha256 : user.md5);
+  auto r = verify_with_key(request, username,
+                           alg == PasswordAlgorithmId::Sha256 ? user.sha256 : user.md5);
   if (r.verdict == Verdict::Ok) r.expires = user.expires;
   return r;
 }

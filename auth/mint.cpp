@@ -86,9 +86,8 @@ std::string to_ice_server_json(const MintedCredential& c) {
 std::string to_env(const MintedCredential& c) {
   std::string uris;
   for (const auto& uri : c.uris) uris += (uris.empty() ? "" : " ") + uri;
-  return "TURN_USERNAME=" + shell_quote(c.username) + "\nTURN_PASSWORD=" +
-         shell_quote(c.password) + "\nTURN_TTL=" + std::to_string(c.ttl.count()) +
-         "\nTURN_URIS=" + shell_quote(uris) + "\n";
+  return "TURN_USERNAME=" + shell_quote(c.username) + "\nTURN_PASSWORD=" + shell_quote(c.password) +
+         "\nTURN_TTL=" + std::to_string(c.ttl.count()) + "\nTURN_URIS=" + shell_quote(uris) + "\n";
 }
 
 std::string to_js(const MintedCredential& c) {

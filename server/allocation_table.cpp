@@ -100,7 +100,7 @@ std::optional<RelayEndpoint> AllocationTable::open_relay(const IpAddress& ip, st
         services_.ports.give_back(p);
         return std::nullopt;
       }
-      // Keep that port marked used (someone else holds it) and try another.
+      services_.ports.give_back(p);  // someone else holds it now; random picks move on
     }
   }
   return std::nullopt;
@@ -134,7 +134,11 @@ void AllocationTable::on_relay_readable(Allocation& a, RelayEndpoint& relay) noe
     for (int i = 0; i < n; ++i) {
       auto& d = relay_batch_[static_cast<std::size_t>(i)];
       // RFC 8656 §10.3: without a permission for the peer's IP the datagram is dropped.
-      if (d.truncated || !a.has_permission(d.from.ip, now)) {
+      if (d.truncated) {  // larger than a relay slot: not media, not relayed
+        ++counters_.dropped_malformed;
+        continue;
+      }
+      if (!a.has_permission(d.from.ip, now)) {
         ++counters_.peer_packets_without_permission;
         continue;
       }

@@ -51,7 +51,10 @@ struct SharedServices {
   bool is_guarded_own_address(const protocol::IpAddress& ip) const noexcept {
     return is_own_address(ip) && !peer_filter.explicitly_allowed(ip);
   }
+  /// One of our addresses, also in an IPv6 form that reaches it (a NAT64 translator delivers
+  /// 64:ff9b::<our IPv4> to us).
   bool is_own_address(const protocol::IpAddress& ip) const noexcept {
+    if (const auto v4 = PeerFilter::embedded_v4(ip); v4 && is_own_address(*v4)) return true;
     static const auto loopback4 = *protocol::IpPrefix::parse("127.0.0.0/8");
     bool own = loopback4.contains(ip);
     for (std::size_t i = 0; !own && i < own_addresses.size(); ++i) own = own_addresses[i] == ip;

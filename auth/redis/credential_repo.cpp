@@ -8,7 +8,7 @@ namespace turnd::auth::redis {
 
 namespace {
 
-constexpr std::size_t kBatch = 256;          // HMGETs per pipelined round trip
+constexpr std::size_t kBatch = 256;                // HMGETs per pipelined round trip
 constexpr std::size_t kMaxScanRounds = 1'000'000;  // a server that never ends SCAN is broken
 
 // Adds what a WRONGTYPE error means for one of our keys.
@@ -93,14 +93,14 @@ RedisResult<std::string> CredentialRepo::add_secret(const std::string& value,
   if (!type) return unexpected(type.error());
   if (type->type != Reply::Type::Status || (type->text != "zset" && type->text != "none"))
     return unexpected(with_type_hint(
-        RedisError{ErrorKind::Data, key + ": WRONGTYPE: holds " +
-                                        (type->type == Reply::Type::Status ? type->text
-                                                                           : "something odd")},
+        RedisError{ErrorKind::Data,
+                   key + ": WRONGTYPE: holds " +
+                       (type->type == Reply::Type::Status ? type->text : "something odd")},
         key, "sorted set"));
 
   const std::string id = new_secret_id(now);
-  const std::string created =
-      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
+  const std::string created = std::to_string(
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
   const Command commands[] = {{"HSET", secret_key(id), "value", value, "created", created},
                               {"ZADD", key, created, id}};
   auto replies = client_.transaction(commands);

@@ -40,14 +40,16 @@ class CredentialRepo {
 
   RedisResult<SecretListing> secrets();
   /// Stores `value` under a new id (created = now), announces it and returns the id.
-  RedisResult<std::string> add_secret(const std::string& value, std::chrono::system_clock::time_point now);
+  RedisResult<std::string> add_secret(const std::string& value,
+                                      std::chrono::system_clock::time_point now);
   /// Removes the secret; false when there was no such secret.
   RedisResult<bool> retire_secret(const std::string& id);
 
   /// Users with expires > now, read with SCAN (never KEYS) and pipelined HMGETs.
   RedisResult<UserListing> users(std::chrono::sys_seconds now);
   /// Stores (or replaces) `name` with a Redis TTL of `ttl` and announces it; true if replaced.
-  RedisResult<bool> add_user(const std::string& name, const MintedUser& user, std::chrono::seconds ttl);
+  RedisResult<bool> add_user(const std::string& name, const MintedUser& user,
+                             std::chrono::seconds ttl);
   /// Deletes `name` and announces it; false when there was no such user.
   RedisResult<bool> revoke_user(const std::string& name);
 

@@ -3,8 +3,8 @@
 //
 //   turnd:secrets                    sorted set  score = created (unix s), member = secret id
 //   turnd:secret:<id>                hash        value, created
-//   turnd:user:<realm>:<name>        hash        md5, sha256 (hex keys), expires (unix s); EXPIRE = TTL
-//   turnd:events                     channel     "secret-added <id>", "secret-retired <id>",
+//   turnd:user:<realm>:<name>        hash        md5, sha256 (hex keys), expires (unix s); EXPIRE =
+//   TTL turnd:events                     channel     "secret-added <id>", "secret-retired <id>",
 //                                                "user-added <name>", "user-revoked <name>"
 #pragma once
 

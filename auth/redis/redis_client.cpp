@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -82,9 +83,10 @@ RedisResult<RedisClient> RedisClient::connect(const RedisUrl& url, ClientOptions
   auto ping = client.command({"PING"});
   if (!ping) return unexpected(ping.error());
   if (ping->type != Reply::Type::Status || ping->text != "PONG")
-    return unexpected(ping->type == Reply::Type::Error
-                          ? RedisError{ErrorKind::Server, "PING: " + ping->text}
-                          : data_error("PING", "expected PONG, got " + std::string(ping->type_name())));
+    return unexpected(
+        ping->type == Reply::Type::Error
+            ? RedisError{ErrorKind::Server, "PING: " + ping->text}
+            : data_error("PING", "expected PONG, got " + std::string(ping->type_name())));
   if (url.db != 0) {
     auto select = client.command({"SELECT", std::to_string(url.db)});
     if (!select) return unexpected(select.error());
@@ -101,7 +103,8 @@ RedisError RedisClient::connection_error(std::string_view context) const {
   // A socket timeout surfaces as EAGAIN's text; say what it means.
   if (cause == std::strerror(EAGAIN) || cause == std::strerror(EWOULDBLOCK)) cause = "timed out";
   if (cause.empty()) cause = "connection failed";
-  return RedisError{ErrorKind::Connection, context == "connect" ? cause : cause + " (" + std::string(context) + ")"};
+  return RedisError{ErrorKind::Connection,
+                    context == "connect" ? cause : cause + " (" + std::string(context) + ")"};
 }
 
 RedisResult<Done> RedisClient::append(const Command& args) {
@@ -169,11 +172,10 @@ RedisResult<std::vector<Reply>> RedisClient::transaction(std::span<const Command
 RedisResult<Done> RedisClient::subscribe(const std::string& channel) {
   auto r = command({"SUBSCRIBE", channel});
   if (!r) return unexpected(r.error());
-  const bool confirmed = r->type == Reply::Type::Array && r->elements.size() == 3 &&
-                         r->elements[0].type == Reply::Type::String &&
-                         r->elements[0].text == "subscribe" &&
-                         r->elements[1].type == Reply::Type::String &&
-                         r->elements[1].text == channel;
+  const bool confirmed =
+      r->type == Reply::Type::Array && r->elements.size() == 3 &&
+      r->elements[0].type == Reply::Type::String && r->elements[0].text == "subscribe" &&
+      r->elements[1].type == Reply::Type::String && r->elements[1].text == channel;
   if (!confirmed) {
     if (r->type == Reply::Type::Error)
       return unexpected(RedisError{ErrorKind::Server, "SUBSCRIBE " + channel + ": " + r->text});
@@ -198,17 +200,20 @@ RedisResult<std::optional<std::string>> RedisClient::wait_message(std::chrono::m
       Reply r = convert(*static_cast<const redisReply*>(raw));
       if (is_message(r, channel_)) return std::optional<std::string>{r.elements[2].text};
       if (r.type != Reply::Type::Array)  // pub/sub only sends arrays: the stream is confused
-        return unexpected(data_error(context, "expected a message array, got " +
-                                                  std::string(r.type_name())));
+        return unexpected(
+            data_error(context, "expected a message array, got " + std::string(r.type_name())));
       continue;  // (un)subscribe confirmations and the like
     }
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now());
-    if (left.count() <= 0) return std::optional<std::string>{};
+    const auto left =
+        std::max(std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now()),
+                 std::chrono::milliseconds{0});
     pollfd fds[2] = {{ctx_->fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
     const int n = ::poll(fds, wake_fd >= 0 ? 2 : 1, static_cast<int>(left.count()));
-    if (n < 0 && errno != EINTR)
-      return unexpected(RedisError{ErrorKind::Connection, std::string("poll: ") + std::strerror(errno)});
-    if (n <= 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      return unexpected(
+          RedisError{ErrorKind::Connection, std::string("poll: ") + std::strerror(errno)});
+    if (n == 0) return std::optional<std::string>{};  // time is up
     if (wake_fd >= 0 && (fds[1].revents & POLLIN) != 0) return std::optional<std::string>{};
     if (fds[0].revents != 0 && redisBufferRead(ctx_.get()) != REDIS_OK)
       return unexpected(connection_error(context));

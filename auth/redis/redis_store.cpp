@@ -98,7 +98,8 @@ RedisResult<Done> RedisStore::session(std::chrono::milliseconds& backoff) {
 
   auto next_refresh = SteadyClock::now() + options_.refresh;
   while (!stopping_) {
-    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_refresh - SteadyClock::now());
+    const auto wait =
+        std::chrono::ceil<std::chrono::milliseconds>(next_refresh - SteadyClock::now());
     auto message = events->wait_message(std::max(wait, std::chrono::milliseconds{0}), wake_fd_);
     if (!message) return unexpected(message.error());
     if (stopping_) break;

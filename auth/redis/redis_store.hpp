@@ -30,8 +30,8 @@ namespace turnd::auth::redis {
 enum class LogLevel : std::uint8_t { Debug, Info, Warn, Error };
 
 struct RedisStoreOptions {
-  std::string url;    ///< redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]
-  std::string realm;  ///< users of this realm are loaded; also the snapshot's realm
+  std::string url;                   ///< redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]
+  std::string realm;                 ///< users of this realm are loaded; also the snapshot's realm
   std::chrono::seconds refresh{30};  ///< full reload period (expiries, missed events)
   Credentials static_credentials;    ///< config users and secrets: always part of the snapshot
   std::chrono::milliseconds backoff_min{100};
@@ -61,7 +61,8 @@ class RedisStore {
 
   /// Starts the store thread; the first snapshot follows once Redis answers.
   void start();
-  /// Stops and joins the thread (waits at most one command timeout). Idempotent.
+  /// Stops and joins the thread; waits at most for the connect or command in progress
+  /// (ClientOptions timeouts, 2 s by default). Idempotent.
   void stop();
   /// Whether Redis is reachable right now; any thread.
   bool up() const noexcept { return up_.load(std::memory_order_relaxed); }

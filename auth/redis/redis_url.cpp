@@ -52,8 +52,7 @@ Result<RedisUrl, std::string> parse_redis_url(std::string_view text) {
     if (r.password.empty()) return fail("the password after ':' is empty");
   }
   const auto path = url->encoded_path();
-  if (!path.empty() && path != "/" &&
-      !parse_number(std::string_view(path).substr(1), kMaxDb, r.db))
+  if (!path.empty() && path != "/" && !parse_number(std::string_view(path).substr(1), kMaxDb, r.db))
     return fail("DB must be a database number, e.g. redis://127.0.0.1:6379/0");
   return r;
 }

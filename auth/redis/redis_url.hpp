@@ -11,11 +11,11 @@
 namespace turnd::auth::redis {
 
 struct RedisUrl {
-  std::string host;       ///< host name or IP address (IPv6 without brackets)
+  std::string host;  ///< host name or IP address (IPv6 without brackets)
   std::uint16_t port = 6379;
-  std::string user;       ///< ACL user; empty = AUTH with the password only
-  std::string password;   ///< empty = no AUTH
-  unsigned db = 0;        ///< SELECT this database after connecting
+  std::string user;      ///< ACL user; empty = AUTH with the password only
+  std::string password;  ///< empty = no AUTH
+  unsigned db = 0;       ///< SELECT this database after connecting
 
   /// The URL for messages and logs, password masked: "redis://:***@127.0.0.1:6379/0".
   std::string display() const;

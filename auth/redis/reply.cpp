@@ -7,20 +7,26 @@ namespace {
 RedisError unexpected_type(const Reply& r, std::string_view context, std::string_view expected) {
   if (r.type == Reply::Type::Error)
     return RedisError{ErrorKind::Server, std::string(context) + ": " + r.text};
-  return data_error(context, "expected " + std::string(expected) + " reply, got " +
-                                 std::string(r.type_name()));
+  return data_error(
+      context, "expected " + std::string(expected) + " reply, got " + std::string(r.type_name()));
 }
 
 }  // namespace
 
 std::string_view Reply::type_name() const noexcept {
   switch (type) {
-    case Type::Nil: return "nil";
-    case Type::Integer: return "an integer";
-    case Type::String: return "a bulk string";
-    case Type::Status: return "a status";
-    case Type::Error: return "an error";
-    case Type::Array: return "an array";
+    case Type::Nil:
+      return "nil";
+    case Type::Integer:
+      return "an integer";
+    case Type::String:
+      return "a bulk string";
+    case Type::Status:
+      return "a status";
+    case Type::Error:
+      return "an error";
+    case Type::Array:
+      return "an array";
   }
   return "an unknown type";
 }
@@ -35,7 +41,8 @@ RedisResult<long long> as_integer(const Reply& r, std::string_view context) {
 }
 
 RedisResult<std::string> as_string(const Reply& r, std::string_view context) {
-  if (r.type != Reply::Type::String) return unexpected(unexpected_type(r, context, "a bulk string"));
+  if (r.type != Reply::Type::String)
+    return unexpected(unexpected_type(r, context, "a bulk string"));
   return r.text;
 }
 
@@ -71,8 +78,8 @@ RedisResult<std::vector<std::optional<std::string>>> as_optional_strings(const R
                                                                          std::string_view context) {
   if (r.type != Reply::Type::Array) return unexpected(unexpected_type(r, context, "an array"));
   if (r.elements.size() != count)
-    return unexpected(data_error(context, "expected " + std::to_string(count) +
-                                              " elements, got " + std::to_string(r.elements.size())));
+    return unexpected(data_error(context, "expected " + std::to_string(count) + " elements, got " +
+                                              std::to_string(r.elements.size())));
   std::vector<std::optional<std::string>> out;
   out.reserve(count);
   for (const auto& e : r.elements) {

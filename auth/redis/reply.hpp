@@ -20,7 +20,8 @@ enum class ErrorKind : std::uint8_t {
 
 struct RedisError {
   ErrorKind kind = ErrorKind::Connection;
-  std::string message;  ///< one phrase with its context, e.g. "ZREVRANGE turnd:secrets: WRONGTYPE ..."
+  std::string
+      message;  ///< one phrase with its context, e.g. "ZREVRANGE turnd:secrets: WRONGTYPE ..."
 };
 
 template <class T>
@@ -46,7 +47,8 @@ struct Reply {
 /// the one expected ErrorKind::Data.
 RedisResult<long long> as_integer(const Reply& r, std::string_view context);
 RedisResult<std::string> as_string(const Reply& r, std::string_view context);
-RedisResult<std::optional<std::string>> as_optional_string(const Reply& r, std::string_view context);
+RedisResult<std::optional<std::string>> as_optional_string(const Reply& r,
+                                                           std::string_view context);
 RedisResult<Done> as_ok(const Reply& r, std::string_view context);
 /// An array of bulk strings (ZREVRANGE, SCAN keys).
 RedisResult<std::vector<std::string>> as_strings(const Reply& r, std::string_view context);

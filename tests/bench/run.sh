@@ -9,6 +9,8 @@
 #                t1  coturn vs turnd, 1 server thread, udpecho ceiling, series stun, relay
 #                    (1, 10, 100 clients), alloc (ALLOC_POINTS)             (~20-25 min at -r 3)
 #                t2  coturn vs turnd, 2 server threads, stun series with the ceiling (~3 min)
+#                r1  coturn vs turnd, 1 server thread, relay series only, RELAY_CLIENTS
+#                    (a re-check of the relay path after a change; ~5 min at -r 2)
 #   -r REPS    repetitions for t1 and t2                                 [3]
 #   -p PORT    server port                                               [3578]
 #   -n NICE    run the clients and servers at this nice level (as nice of their scheduler
@@ -24,6 +26,7 @@
 #   BENCH_MIN_PORT/BENCH_MAX_PORT  relay port range of both servers      [49152/65535]
 #   QUIET_PCT   compare.sh waits (<= 10 s) before each run until other processes use less than
 #               this % of one core                                      [25]
+#   RELAY_CLIENTS  client counts of phase r1                             ["10 100"]
 #   STUN_ARGS, FLOOD_TOTAL: passed to compare.sh (see compare.sh -h)
 # Output: OUTDIR/machine.txt, OUTDIR/PHASE/{results.jsonl,report.md,raw/}, OUTDIR/summary.md.
 # Loopback only; every load is bounded; only the servers this script starts are stopped.
@@ -32,7 +35,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 PHASES="aa,t1,t2"; REPS=3; PORT=3578; NICE=0; QUICK=0
 ARGV=("$@")
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while getopts "P:r:p:n:qh" o; do
   case $o in
     P) PHASES=$OPTARG;; r) REPS=$OPTARG;; p) PORT=$OPTARG;; n) NICE=$OPTARG;; q) QUICK=1;; *) usage;;
@@ -132,11 +135,18 @@ if has t2; then
     compare -x "$COTURN" -x "$TURNDX" -C -t 2 -S stun -r "$r" -o "$OUT/t2"
   )
 fi
+if has r1; then
+  log "phase r1: coturn vs turnd, 1 thread, relay"
+  (
+    r=$REPS; [ "$QUICK" = 1 ] && { quick_env; r=1; }
+    compare -x "$COTURN" -x "$TURNDX" -t 1 -S relay -c "${RELAY_CLIENTS:-10 100}" -r "$r" -o "$OUT/r1"
+  )
+fi
 
 {
   echo "# turnd vs coturn — $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo; echo '```'; cat "$OUT/machine.txt"; echo '```'
-  for p in aa t1 t2; do
+  for p in aa t1 t2 r1; do
     [ -s "$OUT/$p/report.md" ] || continue
     echo; echo "## phase $p"; cat "$OUT/$p/report.md"
   done

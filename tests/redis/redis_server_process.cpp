@@ -64,9 +64,19 @@ bool RedisServerProcess::start() {
     std::cerr << "cannot start redis-server (binary \"" << bin << "\", port " << port_ << ")\n";
     return false;
   }
-  std::vector<std::string> args = {bin, "--save", "", "--appendonly", "no",
-                                   "--port", std::to_string(port_), "--bind", "127.0.0.1",
-                                   "--dir", dir_, "--logfile", dir_ + "/redis.log"};
+  std::vector<std::string> args = {bin,
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   "no",
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--dir",
+                                   dir_,
+                                   "--logfile",
+                                   dir_ + "/redis.log"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -83,7 +93,8 @@ bool RedisServerProcess::start() {
   auth::redis::RedisUrl url{"127.0.0.1", port_, "", "", 0};
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (auth::redis::RedisClient::connect(url, {std::chrono::milliseconds(200), std::chrono::milliseconds(500)}))
+    if (auth::redis::RedisClient::connect(
+            url, {std::chrono::milliseconds(200), std::chrono::milliseconds(500)}))
       return true;
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {

@@ -10,7 +10,8 @@ void add_check_config_command(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("check-config", "validate a turnd config file (--config FILE)");
   cmd->callback([&ctx] {
     std::vector<std::string> args{"--check-config"};
-    if (const auto file = ctx.config_file(); !file.empty()) args = {"--config", file, "--check-config"};
+    if (const auto file = ctx.config_file(); !file.empty())
+      args = {"--config", file, "--check-config"};
     const auto cl = config::parse_command_line(args);  // throws ConfigError
     std::cout << cl.config.source << ": OK\n";
   });

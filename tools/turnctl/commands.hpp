@@ -16,7 +16,4 @@ void add_mint_command(CLI::App& app, Context& ctx);
 /// turnctl check-config
 void add_check_config_command(CLI::App& app, Context& ctx);
 
-/// Prints each problem of a listing to stderr; true if there were any.
-bool print_problems(const std::vector<std::string>& problems);
-
 }  // namespace turnd::turnctl

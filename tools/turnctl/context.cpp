@@ -2,6 +2,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <iostream>
 
 #include "config/config_error.hpp"
 #include "config/embedded_default.hpp"
@@ -26,7 +27,12 @@ const config::Config& Context::config() {
   return *config_;
 }
 
-std::string Context::realm() { return realm_override.empty() ? config().realm : realm_override; }
+std::string Context::realm() {
+  if (realm_override.empty()) return config().realm;
+  if (auto ok = config::parse_realm(realm_override); !ok)
+    throw UsageError("--realm: " + ok.error());
+  return realm_override;
+}
 
 std::string Context::where_to_configure() {
   const auto file = config_file();
@@ -62,8 +68,8 @@ redis::RedisClient Context::connect_redis() {
   const std::string fix = redis_override.empty()
                               ? "set auth.redis in " + where_to_configure() + " or pass --redis URL"
                               : "check --redis URL";
-  const bool not_redis = e.kind == redis::ErrorKind::Data ||
-                         e.message.find("Protocol error") != std::string::npos;
+  const bool not_redis =
+      e.kind == redis::ErrorKind::Data || e.message.find("Protocol error") != std::string::npos;
   if (not_redis)
     throw Failure("Redis at " + redis_display_ + " does not answer like Redis: " + e.message +
                   " (is that really redis-server? " + fix + ")");
@@ -80,6 +86,11 @@ redis::RedisClient Context::connect_redis() {
 
 void Context::fail(const redis::RedisError& e) {
   throw Failure("Redis at " + redis_display_ + ": " + e.message);
+}
+
+bool print_problems(const std::vector<std::string>& problems) {
+  for (const auto& p : problems) std::cerr << "turnctl: " << p << "\n";
+  return !problems.empty();
 }
 
 std::string format_time(std::chrono::sys_seconds t) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "auth/redis/redis_client.hpp"
 #include "config/config.hpp"
@@ -64,5 +65,7 @@ std::string format_duration(std::chrono::seconds d);
 /// Parses a --ttl value (30s, 10m, 1h, 1d, 1h30m) within [1 s, max]; UsageError otherwise.
 std::chrono::seconds parse_ttl(const std::string& text, std::chrono::seconds max);
 std::chrono::sys_seconds now_seconds();
+/// Prints each problem of a listing to stderr; true if there were any.
+bool print_problems(const std::vector<std::string>& problems);
 
 }  // namespace turnd::turnctl

@@ -92,8 +92,7 @@ void add_mint_command(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand(
       "mint", "mint a time-limited (REST API) credential for a browser's iceServers");
   cmd->add_option("--user", args->user, "user id put into the username")->required();
-  cmd->add_option("--ttl", args->ttl, "lifetime: 30s, 10m, 1h, 1d, ...")
-      ->capture_default_str();
+  cmd->add_option("--ttl", args->ttl, "lifetime: 30s, 10m, 1h, 1d, ...")->capture_default_str();
   cmd->add_option("--uri", args->uris,
                   "a URI for \"urls\" (repeatable); default turn:HOST:PORT?transport=udp and tcp");
   cmd->add_option("--host", args->host, "HOST for the default URIs (default: from the config)");

@@ -43,8 +43,8 @@ void list(Context& ctx, const SecretArgs& args) {
     }
   }
   if (const auto n = ctx.config().auth_secrets.size(); n > 0)
-    std::cout << "also accepted: " << n << " secret(s) from auth.secrets in "
-              << ctx.config_name() << "\n";
+    std::cout << "also accepted: " << n << " secret(s) from auth.secrets in " << ctx.config_name()
+              << "\n";
   if (print_problems(listing.problems))
     throw Failure("some secrets in Redis are unusable (see above)");
 }
@@ -59,17 +59,13 @@ void retire(Context& ctx, const SecretArgs& args) {
 
 }  // namespace
 
-bool print_problems(const std::vector<std::string>& problems) {
-  for (const auto& p : problems) std::cerr << "turnctl: " << p << "\n";
-  return !problems.empty();
-}
-
 void add_secret_commands(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<SecretArgs>();
   auto* secret = app.add_subcommand("secret", "manage the REST API shared secrets in Redis");
   secret->require_subcommand(1);
 
-  auto* add_cmd = secret->add_subcommand("add", "add a secret; it mints from now on (prints its id)");
+  auto* add_cmd =
+      secret->add_subcommand("add", "add a secret; it mints from now on (prints its id)");
   add_cmd->add_option("--value", args->value, "the secret (default: 32 random bytes, base64)")
       ->check([](const std::string& v) {
         auto ok = config::parse_secret(v);
@@ -77,7 +73,8 @@ void add_secret_commands(CLI::App& app, Context& ctx) {
       });
   add_cmd->callback([&ctx, args] { add(ctx, *args); });
 
-  auto* list_cmd = secret->add_subcommand("list", "list the active secrets, newest (minting) first");
+  auto* list_cmd =
+      secret->add_subcommand("list", "list the active secrets, newest (minting) first");
   list_cmd->add_flag("--show-values", args->show_values, "also print the secret values");
   list_cmd->callback([&ctx, args] { list(ctx, *args); });
 

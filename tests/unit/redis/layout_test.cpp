@@ -1,8 +1,9 @@
 // The Redis layout: key names, record decoding (malformed rows included) and events.
+#include "auth/redis/layout.hpp"
+
 #include <gtest/gtest.h>
 
 #include "auth/mint.hpp"
-#include "auth/redis/layout.hpp"
 
 namespace turnd::auth::redis {
 namespace {
@@ -18,7 +19,8 @@ TEST(Layout, KeyNames) {
 }
 
 TEST(Layout, SecretIdsSortByTimeAndAreValid) {
-  const auto t = std::chrono::system_clock::time_point{std::chrono::milliseconds{1'700'000'000'123}};
+  const auto t =
+      std::chrono::system_clock::time_point{std::chrono::milliseconds{1'700'000'000'123}};
   const auto a = new_secret_id(t), b = new_secret_id(t + std::chrono::milliseconds{1});
   EXPECT_TRUE(a.starts_with("1700000000123-")) << a;
   EXPECT_LT(a, b);

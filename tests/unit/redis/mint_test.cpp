@@ -1,10 +1,11 @@
 // Minting: REST credentials and minted-user keys against values computed independently
 // (Python hmac/hashlib), and the three output formats.
+#include "auth/mint.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 
-#include "auth/mint.hpp"
 #include "auth/redis/layout.hpp"
 #include "auth/rest_credential.hpp"
 
@@ -41,7 +42,8 @@ TEST(MintUser, KeysAreMd5AndSha256OfNameRealmPassword) {
 }
 
 TEST(MintFormats, JsonIsAnIceServerEntry) {
-  const auto c = mint_rest("al\"ice", seconds{60}, "s", ':', kNow, {"turn:a?transport=udp", "turn:b"});
+  const auto c =
+      mint_rest("al\"ice", seconds{60}, "s", ':', kNow, {"turn:a?transport=udp", "turn:b"});
   const auto v = boost::json::parse(to_ice_server_json(c));
   const auto& o = v.as_object();
   EXPECT_EQ(o.size(), 3u);

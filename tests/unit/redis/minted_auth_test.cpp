@@ -79,8 +79,10 @@ TEST_F(MintedAuth, Md5KeyVerifiesAndCarriesTheExpiry) {
 }
 
 TEST_F(MintedAuth, Sha256PasswordAlgorithmUsesTheSha256Key) {
-  auto r = check({.user = "alice", .password = "wonderland",
-                  .password_alg = PasswordAlgorithmId::Sha256, .negotiate = true,
+  auto r = check({.user = "alice",
+                  .password = "wonderland",
+                  .password_alg = PasswordAlgorithmId::Sha256,
+                  .negotiate = true,
                   .mac = IntegrityAlg::Sha256});
   ASSERT_EQ(r.verdict, Verdict::Ok) << r.reason;
   EXPECT_EQ(r.key, credentials_->minted.at("alice").sha256);
@@ -88,8 +90,10 @@ TEST_F(MintedAuth, Sha256PasswordAlgorithmUsesTheSha256Key) {
 }
 
 TEST_F(MintedAuth, Md5NegotiatedExplicitly) {
-  auto r = check({.user = "alice", .password = "wonderland",
-                  .password_alg = PasswordAlgorithmId::Md5, .negotiate = true});
+  auto r = check({.user = "alice",
+                  .password = "wonderland",
+                  .password_alg = PasswordAlgorithmId::Md5,
+                  .negotiate = true});
   ASSERT_EQ(r.verdict, Verdict::Ok) << r.reason;
   EXPECT_EQ(r.key, credentials_->minted.at("alice").md5);
 }

@@ -1,7 +1,7 @@
 // parse_redis_url: one row per accepted form and per mistake, with the message it gives.
-#include <gtest/gtest.h>
-
 #include "auth/redis/redis_url.hpp"
+
+#include <gtest/gtest.h>
 
 namespace turnd::auth::redis {
 namespace {
@@ -18,9 +18,11 @@ const Good kGood[] = {
     {"redis://127.0.0.1:6390/0", {"127.0.0.1", 6390, "", "", 0}, "redis://127.0.0.1:6390/0"},
     {"redis://localhost/3", {"localhost", 6379, "", "", 3}, "redis://localhost:6379/3"},
     {"redis://localhost/", {"localhost", 6379, "", "", 0}, "redis://localhost:6379/0"},
-    {"redis://:s3cret@10.0.0.5:7000/2", {"10.0.0.5", 7000, "", "s3cret", 2},
+    {"redis://:s3cret@10.0.0.5:7000/2",
+     {"10.0.0.5", 7000, "", "s3cret", 2},
      "redis://:***@10.0.0.5:7000/2"},
-    {"redis://turnd:pa%40ss@redis.example/1", {"redis.example", 6379, "turnd", "pa@ss", 1},
+    {"redis://turnd:pa%40ss@redis.example/1",
+     {"redis.example", 6379, "turnd", "pa@ss", 1},
      "redis://turnd:***@redis.example:6379/1"},
     {"redis://[::1]:6380", {"::1", 6380, "", "", 0}, "redis://[::1]:6380/0"},
 };

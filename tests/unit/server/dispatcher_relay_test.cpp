@@ -43,11 +43,12 @@ class DispatcherRelay : public testing::Test {
     ASSERT_EQ(reply_code(reply), 0);
     relayed_ = TestServer::relayed(reply);
   }
-  /// The next datagram the peer receives (empty after 1 s), checking it came from the relay.
-  Bytes receive(UdpPeer& peer) {
+  /// The next datagram the peer receives (empty after `wait`), checking it came from the relay.
+  /// Loopback delivery is synchronous: a datagram that was sent is already queued.
+  Bytes receive(UdpPeer& peer, milliseconds wait = milliseconds{1000}) {
     Bytes buf(2048);
     TransportAddress from;
-    buf.resize(peer.receive(buf.data(), buf.size(), &from, milliseconds{1000}));
+    buf.resize(peer.receive(buf.data(), buf.size(), &from, wait));
     if (!buf.empty()) {
       EXPECT_EQ(from, relayed_) << "sent from the relayed address";
     }
@@ -72,7 +73,7 @@ TEST_F(DispatcherRelay, ChannelDataReachesThePeer) {
   EXPECT_EQ(receive(peer), payload);
 
   server_.send(test::channel_data(0x4001, payload));  // not bound
-  EXPECT_TRUE(receive(peer).empty());
+  EXPECT_TRUE(receive(peer, milliseconds{100}).empty());
   EXPECT_EQ(server_.shard->counters().channel_data_dropped.get(), 1u);
   EXPECT_EQ(server_.shard->counters().packets_to_peer.get(), 2u);
 }
@@ -81,7 +82,7 @@ TEST_F(DispatcherRelay, SendIndicationNeedsAPermission) {
   UdpPeer peer;
   const Bytes payload = {'i', 'n', 'd'};
   EXPECT_TRUE(server_.send(send_indication(peer.address(), payload, 3)).empty());
-  EXPECT_TRUE(receive(peer).empty()) << "no permission yet";
+  EXPECT_TRUE(receive(peer, milliseconds{100}).empty()) << "no permission yet";
 
   ASSERT_EQ(reply_code(server_.create_permission(alice_, 4, peer.address())), 0);
   EXPECT_TRUE(server_.send(send_indication(peer.address(), payload, 5)).empty());
@@ -202,6 +203,20 @@ TEST(FdLeak, RefreshZeroClosesEverything) {
   ASSERT_EQ(reply_code(server.refresh(server.alice(), 3, 0)), 0);
   EXPECT_EQ(open_fds(), before);
   server.pump_until([] { return false; }, milliseconds{50});  // cancelled waits complete
+  EXPECT_EQ(open_fds(), before);
+  EXPECT_EQ(server.services->ports.in_use(), 0u);
+}
+
+TEST(FdLeak, RevocationClosesEverything) {
+  UdpPeer peer;
+  TestServer server{with_allowed_loopback()};
+  server.fresh_nonce();
+  const std::size_t before = open_fds();
+  exercise(server, 40001, peer);
+  server.shard->allocations().remove_by_user("carol");
+  EXPECT_EQ(server.shard->allocations().size(), 1u) << "only the revoked user's";
+  server.shard->allocations().remove_by_user("alice");
+  EXPECT_EQ(server.shard->allocations().size(), 0u);
   EXPECT_EQ(open_fds(), before);
   EXPECT_EQ(server.services->ports.in_use(), 0u);
 }

@@ -44,6 +44,10 @@ const DeniedRange kDeniedV6[] = {
     {"fe80::/10", "fe80::", "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
     {"ff00::/8", "ff00::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
     {"fd00:ec2::254/128", "fd00:ec2::254", "fd00:ec2::254"},
+    // RFC 8215 local-use NAT64: the operator picks the embedding length (RFC 6052 §2.2), so
+    // the IPv4 address cannot be read back reliably; only the translator's own network is
+    // behind it. Denied whole (see PeerFilterNat64 below).
+    {"64:ff9b:1::/48", "64:ff9b:1::", "64:ff9b:1:ffff:ffff:ffff:ffff:ffff"},
 };
 
 /// The IPv6 spellings of an IPv4 address that the filter must judge as that IPv4 address.
@@ -93,12 +97,11 @@ INSTANTIATE_TEST_SUITE_P(Ranges, DeniedV6, testing::ValuesIn(kDeniedV6),
 
 // Public addresses next to each denied IPv4 range, and well-known public hosts.
 const std::string_view kAllowed[] = {
-    "1.0.0.0",         "9.255.255.255",   "11.0.0.0",         "100.63.255.255",
-    "100.128.0.0",     "126.255.255.255", "128.0.0.0",        "169.253.255.255",
-    "169.255.0.0",     "172.15.255.255",  "172.32.0.0",       "191.255.255.255",
-    "192.0.1.0",       "192.167.255.255", "192.169.0.0",      "198.17.255.255",
-    "198.20.0.0",      "223.255.255.255", "8.8.8.8",          "2001:4860::1",
-    "2606:4700::1111", "::ffff:8.8.8.8",  "64:ff9b::8.8.8.8", "64:ff9b:1::8.8.8.8",
+    "1.0.0.0",         "9.255.255.255",   "11.0.0.0",         "100.63.255.255",  "100.128.0.0",
+    "126.255.255.255", "128.0.0.0",       "169.253.255.255",  "169.255.0.0",     "172.15.255.255",
+    "172.32.0.0",      "191.255.255.255", "192.0.1.0",        "192.167.255.255", "192.169.0.0",
+    "198.17.255.255",  "198.20.0.0",      "223.255.255.255",  "8.8.8.8",         "2001:4860::1",
+    "2606:4700::1111", "::ffff:8.8.8.8",  "64:ff9b::8.8.8.8",
 };
 
 class Allowed : public testing::TestWithParam<std::string_view> {};
@@ -151,12 +154,16 @@ TEST(PeerFilterDeny, AllowPunchesHolesIntoDenyToo) {
 }
 
 // RFC 6052 §2.2: under a local-use NAT64 prefix (RFC 8215, 64:ff9b:1::/48) the operator picks
-// the prefix length, and with /64 the IPv4 address sits in bytes 9-12, not 12-15. 10.0.0.1
-// under 64:ff9b:1::/64 is 64:ff9b:1:0:a:0:100:0; the filter reads 1.0.0.0 from it and allows it.
-TEST(PeerFilterNat64, LocalUsePrefixWithOtherLengthsIsDenied) {
+// the prefix length; with /64 the IPv4 address sits in bytes 9-12, not 12-15. 10.0.0.1 under
+// 64:ff9b:1::/64 is 64:ff9b:1:0:a:0:100:0, from which a /96 reading gets 1.0.0.0 (public).
+TEST(PeerFilterNat64, LocalUsePrefixIsDeniedWhateverTheEmbeddingLength) {
   const PeerFilter f{{}, {}};
   EXPECT_FALSE(f.allowed(ip("64:ff9b:1:0:a:0:100:0"))) << "10.0.0.1 via a /64 local NAT64";
   EXPECT_FALSE(f.allowed(ip("64:ff9b:1:0:c0:a801:100:0"))) << "192.168.1.1 via a /64 local NAT64";
+  EXPECT_FALSE(f.allowed(ip("64:ff9b:1::8.8.8.8"))) << "cannot tell it from a /48 embedding";
+  EXPECT_TRUE(f.allowed(ip("64:ff9b::8.8.8.8"))) << "the well-known prefix is /96 only";
+  const PeerFilter opened{{prefix("64:ff9b:1::/96")}, {}};
+  EXPECT_TRUE(opened.allowed(ip("64:ff9b:1::8.8.8.8"))) << "an operator who knows the length";
 }
 
 // The own-address guard (relay only to live relay ports of this host) must see through the
@@ -183,6 +190,7 @@ TEST(OwnAddressGuard, AllowPeerOpensOwnAddresses) {
   const SharedServices s{c};
   EXPECT_FALSE(s.is_guarded_own_address(ip("127.0.0.1")));
   EXPECT_FALSE(s.is_guarded_own_address(ip("203.0.113.5")));
+  EXPECT_FALSE(s.is_guarded_own_address(ip("64:ff9b::203.0.113.5"))) << "like allowed()";
   EXPECT_TRUE(s.is_guarded_own_address(ip("::1")));
 }
 
