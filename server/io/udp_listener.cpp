@@ -44,7 +44,9 @@ UdpListener::UdpListener(asio::io_context& io, const protocol::TransportAddress&
                          Dispatcher& dispatcher, SendBatch& sends)
     : socket_(open_udp_socket(io, addr, true)), addr_(addr), dispatcher_(dispatcher), sends_(sends) {
   enlarge_buffers(socket_.native_handle());
-  enable_pktinfo(socket_.native_handle(), !addr.ip.is_v4());
+  // Only a wildcard bind needs to learn which local address a datagram was sent to (so the
+  // answer leaves from it); a specific bind knows, and skips the per-datagram control message.
+  if (addr.ip.is_unspecified()) enable_pktinfo(socket_.native_handle(), !addr.ip.is_v4());
 }
 
 void UdpListener::start() { wait_readable(); }

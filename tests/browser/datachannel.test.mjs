@@ -6,6 +6,15 @@
 // transport (default: both).
 //
 //   /usr/bin/python3 ../interop/servers.py run -- node --test datachannel.test.mjs
+//
+// With BROWSER_ICE_SERVER_FILE=<file holding one iceServers entry as JSON, e.g.
+// the output of `turnctl mint --format json`> the page uses that entry as is
+// (TURN_SECRET, TURN_PORT and BROWSER_TURN_TRANSPORT are then unused; the
+// expected relayProtocol comes from the entry's urls).  BROWSER_REJECT_SECRETS
+// (a JSON array of strings) adds negative controls: the same entry with its
+// credential recomputed as base64(HMAC-SHA1(secret, username)) for each
+// secret must fail gathering with icecandidateerror 401 and no relay candidate.
+// redis_stack.py runs it that way against turnd with a Redis secret.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,16 +33,21 @@ const [relayLo, relayHi] = (process.env.TURN_RELAY_PORTS || '0-65535').split('-'
 const transports = process.env.BROWSER_TURN_TRANSPORT
   ? [process.env.BROWSER_TURN_TRANSPORT]
   : ['udp', 'tcp'];
+const iceServerFile = process.env.BROWSER_ICE_SERVER_FILE;
+const rejectSecrets = JSON.parse(process.env.BROWSER_REJECT_SECRETS || '[]');
 
-if (!host || !port || !secret) {
+if (!host || (!iceServerFile && (!port || !secret))) {
   throw new Error('TURN_HOST/TURN_PORT/TURN_SECRET not set: run through tests/interop/servers.py run -- ...');
+}
+if (!Array.isArray(rejectSecrets) || !rejectSecrets.every((x) => typeof x === 'string')) {
+  throw new Error('BROWSER_REJECT_SECRETS must be a JSON array of strings');
 }
 
 // TURN REST API credentials: "<expiry>:<user>", base64(HMAC-SHA1(secret, username)).
+const restPassword = (key, username) => crypto.createHmac('sha1', key).update(username).digest('base64');
 function restCredentials(user, ttl = 3600) {
   const username = `${Math.floor(Date.now() / 1000) + ttl}:${user}`;
-  const credential = crypto.createHmac('sha1', secret).update(username).digest('base64');
-  return { username, credential };
+  return { username, credential: restPassword(secret, username) };
 }
 
 const CHROMIUM_ARGS = [
@@ -99,10 +113,7 @@ async function pageScenario(cfg) {
     return null;
   };
 
-  const config = {
-    iceServers: [{ urls: [cfg.url], username: cfg.username, credential: cfg.credential }],
-    iceTransportPolicy: 'relay',
-  };
+  const config = { iceServers: [cfg.iceServer], iceTransportPolicy: 'relay' };
   const pcs = { A: new RTCPeerConnection(config), B: new RTCPeerConnection(config) };
   const other = { A: 'B', B: 'A' };
   const remoteSet = {};
@@ -236,57 +247,102 @@ function describe(result) {
   }, null, 2) + '\npage log:\n  ' + result.log.join('\n  ');
 }
 
-for (const transport of transports) {
-  test(`DataChannel through TURN relays (${transport})`, { timeout: 180_000 }, async () => {
-    const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'turnd-chromium-'));
-    let context;
-    try {
-      context = await chromium.launchPersistentContext(userDataDir, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: CHROMIUM_ARGS,
-        timeout: 60_000,
-      });
-      const page = context.pages()[0] || await context.newPage();
-      const pageErrors = [];
-      page.on('pageerror', (e) => pageErrors.push(String(e)));
-      await page.setContent('<!doctype html><title>turnd datachannel</title><p>turnd datachannel test</p>');
+// One page scenario in a fresh headless Chromium; returns the page's result,
+// uncaught page errors and a text block for assertion messages.
+async function runInChromium(iceServer) {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'turnd-chromium-'));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      timeout: 60_000,
+    });
+    const page = context.pages()[0] || await context.newPage();
+    const pageErrors = [];
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    await page.setContent('<!doctype html><title>turnd datachannel</title><p>turnd datachannel test</p>');
+    const result = await page.evaluate(pageScenario, {
+      iceServer, n: N_MESSAGES, connectTimeoutMs: 30_000, transferTimeoutMs: 30_000,
+    });
+    const shown = { ...iceServer, credential: iceServer.credential === undefined ? undefined : '<redacted>' };
+    const info = `\niceServers entry ${JSON.stringify(shown)}\n${describe(result)}` +
+      `${pageErrors.length ? `\npage errors: ${pageErrors.join('\n')}` : ''}`;
+    return { result, pageErrors, info };
+  } finally {
+    if (context) await context.close().catch(() => {});
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+  }
+}
 
+// The session worked: every message arrived intact both ways over a
+// relay/relay pair on `expectProtocols`, with relay addresses on the server.
+function assertRelayedSession(label, { result, pageErrors, info }, expectProtocols) {
+  console.log(`[${label}] ${result.log.length} page events; selected: ${JSON.stringify(result.selected)}`);
+  if (!result.ok) {
+    const codes = result.errors.map((e) => `${e.pc}:${e.errorCode} ${e.errorText}`).join(', ');
+    assert.fail(`WebRTC session (${label}) failed: ${result.error}` +
+      (codes ? `; icecandidateerror: ${codes}` : '; no icecandidateerror reported') + info);
+  }
+  for (const [dirName, got] of [['A->B', result.atB], ['B->A', result.atA]]) {
+    assert.equal(got.problems.length, 0, `${dirName}: corrupted/misordered messages: ${got.problems.slice(0, 10).join('; ')}${info}`);
+    assert.equal(got.received, N_MESSAGES, `${dirName}: received ${got.received} of ${N_MESSAGES} messages${info}`);
+  }
+  for (const name of ['A', 'B']) {
+    const sel = result.selected[name];
+    assert.ok(sel && sel.local && sel.remote, `${name}: no selected candidate pair in getStats()${info}`);
+    assert.equal(sel.local.candidateType, 'relay', `${name}: local candidate of the selected pair is ${sel.local.candidateType}, not relay${info}`);
+    assert.equal(sel.remote.candidateType, 'relay', `${name}: remote candidate of the selected pair is ${sel.remote.candidateType}, not relay${info}`);
+    assert.ok(expectProtocols.includes(sel.local.relayProtocol),
+      `${name}: local relayProtocol is ${sel.local.relayProtocol}, expected ${expectProtocols.join(' or ')}${info}`);
+    for (const side of ['local', 'remote']) {
+      const c = sel[side];
+      assert.equal(c.address, host, `${name}: ${side} relay address ${c.address}, expected ${host}${info}`);
+      assert.ok(c.port >= relayLo && c.port <= relayHi, `${name}: ${side} relay port ${c.port} outside ${relayLo}-${relayHi}${info}`);
+    }
+  }
+  assert.equal(result.errors.length, 0, `icecandidateerror events although the session worked${info}`);
+  assert.deepEqual(pageErrors, []);
+}
+
+if (!iceServerFile) {
+  for (const transport of transports) {
+    test(`DataChannel through TURN relays (${transport})`, { timeout: 180_000 }, async () => {
       const url = `turn:${host.includes(':') ? `[${host}]` : host}:${port}?transport=${transport}`;
       const cred = restCredentials(`browser-${transport}`);
-      const result = await page.evaluate(pageScenario, {
-        url, username: cred.username, credential: cred.credential, n: N_MESSAGES,
-        connectTimeoutMs: 30_000, transferTimeoutMs: 30_000,
-      });
-      const info = `\nTURN url ${url}\n${describe(result)}${pageErrors.length ? `\npage errors: ${pageErrors.join('\n')}` : ''}`;
-      console.log(`[${transport}] ${result.log.length} page events; selected: ${JSON.stringify(result.selected)}`);
+      const run = await runInChromium({ urls: [url], username: cred.username, credential: cred.credential });
+      assertRelayedSession(transport, run, [transport]);
+    });
+  }
+} else {
+  const entry = JSON.parse(fs.readFileSync(iceServerFile, 'utf8'));
+  const urls = [].concat(entry.urls);
+  const entryProtocols = [...new Set(urls.filter((u) => /^turns?:/.test(u))
+    .map((u) => (/[?&]transport=(udp|tcp)/i.exec(u) || [, 'udp'])[1].toLowerCase()))];
 
-      if (!result.ok) {
-        const codes = result.errors.map((e) => `${e.pc}:${e.errorCode} ${e.errorText}`).join(', ');
-        assert.fail(`WebRTC session through ${url} failed: ${result.error}` +
-          (codes ? `; icecandidateerror: ${codes}` : '; no icecandidateerror reported') + info);
-      }
-      for (const [dirName, got] of [['A->B', result.atB], ['B->A', result.atA]]) {
-        assert.equal(got.problems.length, 0, `${dirName}: corrupted/misordered messages: ${got.problems.slice(0, 10).join('; ')}${info}`);
-        assert.equal(got.received, N_MESSAGES, `${dirName}: received ${got.received} of ${N_MESSAGES} messages${info}`);
-      }
+  test(`DataChannel through TURN relays (iceServers entry from ${path.basename(iceServerFile)})`, { timeout: 180_000 }, async () => {
+    assert.ok(entryProtocols.length, `no turn: URL in the iceServers entry ${JSON.stringify(urls)}`);
+    assertRelayedSession('entry', await runInChromium(entry), entryProtocols);
+  });
+
+  // Negative controls: the same username with a credential from another
+  // secret.  Gathering must end without a relay candidate, with 401s.
+  rejectSecrets.forEach((wrong, i) => {
+    test(`credential from a secret the server does not know is rejected (#${i + 1})`, { timeout: 120_000 }, async () => {
+      const bad = { ...entry, credential: restPassword(wrong, entry.username) };
+      assert.notEqual(bad.credential, entry.credential, 'the negative control secret is the real one');
+      const { result, info } = await runInChromium(bad);
+      console.log(`[reject #${i + 1}] ${result.ok ? 'CONNECTED' : result.error}; ` +
+        `icecandidateerror: ${result.errors.map((e) => `${e.pc}:${e.errorCode}`).join(', ') || 'none'}`);
+      assert.equal(result.ok, false, `the session worked with a credential from the wrong secret${info}`);
       for (const name of ['A', 'B']) {
-        const sel = result.selected[name];
-        assert.ok(sel && sel.local && sel.remote, `${name}: no selected candidate pair in getStats()${info}`);
-        assert.equal(sel.local.candidateType, 'relay', `${name}: local candidate of the selected pair is ${sel.local.candidateType}, not relay${info}`);
-        assert.equal(sel.remote.candidateType, 'relay', `${name}: remote candidate of the selected pair is ${sel.remote.candidateType}, not relay${info}`);
-        assert.equal(sel.local.relayProtocol, transport, `${name}: local relayProtocol is ${sel.local.relayProtocol}, expected ${transport}${info}`);
-        for (const side of ['local', 'remote']) {
-          const c = sel[side];
-          assert.equal(c.address, host, `${name}: ${side} relay address ${c.address}, expected ${host}${info}`);
-          assert.ok(c.port >= relayLo && c.port <= relayHi, `${name}: ${side} relay port ${c.port} outside ${relayLo}-${relayHi}${info}`);
-        }
+        assert.ok(!result.candidates[name].some((c) => / typ relay /.test(c)),
+          `${name} gathered a relay candidate with a credential from the wrong secret${info}`);
+        assert.ok(result.errors.some((e) => e.pc === name && e.errorCode === 401),
+          `${name}: no icecandidateerror 401${info}`);
       }
-      assert.equal(result.errors.length, 0, `icecandidateerror events although the session worked${info}`);
-      assert.deepEqual(pageErrors, []);
-    } finally {
-      if (context) await context.close().catch(() => {});
-      fs.rmSync(userDataDir, { recursive: true, force: true });
-    }
+      assert.match(result.error, /ICE gathering completed without a relay candidate/, `unexpected failure${info}`);
+    });
   });
 }

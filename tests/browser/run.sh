@@ -3,6 +3,8 @@
 # if needed, then starts the TURN server (SERVER=turnd|coturn, see
 # ../interop/servers.py) and runs the node test against it.
 #   BROWSER_TURN_TRANSPORT=udp|tcp   (default: both)
+#   run.sh redis    instead: redis-server + turnd --redis, and an iceServers
+#                   entry minted by turnctl (redis_stack.py; TURNCTL_BIN)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 python=${TURN_TEST_PYTHON:-/usr/bin/python3}
@@ -17,4 +19,7 @@ python=${TURN_TEST_PYTHON:-/usr/bin/python3}
 ) 9>"${TMPDIR:-/tmp}/turnd-browser-npm.lock"
 
 cd "$here"
+if [ "${1:-}" = redis ]; then
+  exec "$python" "$here/redis_stack.py" --timeout 150 -- node --test "$here/datachannel.test.mjs"
+fi
 exec "$python" "$here/../interop/servers.py" run --timeout 270 -- node --test "$here/datachannel.test.mjs"

@@ -1,0 +1,218 @@
+#!/usr/bin/python3
+"""Browser test of time-limited credentials kept in Redis and minted by turnctl.
+
+    redis_stack.py [--timeout S] -- CMD ARGS...
+
+1. starts a throwaway redis-server on a free loopback port (stopped by PID);
+2. `turnctl --redis URL secret add` puts a REST secret into Redis;
+3. starts turnd (tests/interop/servers.py: free listen port, relay window,
+   --allow-peer 127.0.0.0/8) with --redis URL, no --auth-secret and a --config
+   whose auth.secrets is empty, so the built-in public secret is off and the
+   Redis secret is the only way in;
+4. `turnctl --redis URL --realm R mint --user browser --ttl 10m --uri
+   turn:127.0.0.1:PORT?transport=udp --format json` and writes that iceServers
+   entry, unchanged, to a file;
+5. runs CMD (node --test datachannel.test.mjs) with BROWSER_ICE_SERVER_FILE set
+   to it, BROWSER_REJECT_SECRETS (negative controls: "wrong" and the built-in
+   public secret) and TURN_HOST / TURN_PORT / TURN_REALM / TURN_RELAY_PORTS;
+6. stops turnd and redis-server by PID; fails if CMD failed or turnd crashed.
+
+Environment: TURND_BIN, TURNCTL_BIN (default <repo>/build/tools/turnctl),
+REDIS_SERVER (default: from PATH), TURN_TEST_LOGDIR.  Exits 77 (skip) when
+redis-server is not installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(HERE)
+REPO = os.path.dirname(TESTS)
+sys.path.insert(0, os.path.join(TESTS, "interop"))
+sys.path.insert(0, os.path.join(TESTS, "redis"))
+
+import servers  # noqa: E402  (tests/interop/servers.py)
+
+SKIP = 77
+REALM = "browser.redis.test"
+BUILTIN_SECRET = "turnd-default-secret-change-me"  # packaging/turnd.yaml, compiled into turnd
+MINT_USER = "browser"
+MINT_TTL = 600  # --ttl 10m
+
+
+class RedisTurnd(servers.TurnServer):
+    """turnd with --redis and a config without REST secrets: no --auth-secret."""
+
+    def __init__(self, redis_url: str, config_path: str, **kw):
+        super().__init__(kind="turnd", **kw)
+        self.redis_url = redis_url
+        self.config_path = config_path
+
+    def command(self) -> list[str]:
+        cmd = super().command()
+        i = cmd.index("--auth-secret")
+        del cmd[i:i + 2]
+        return cmd[:1] + ["--config", self.config_path, "--redis", self.redis_url] + cmd[1:]
+
+
+def turnctl_bin() -> str:
+    return os.environ.get("TURNCTL_BIN") or os.path.join(REPO, "build", "tools", "turnctl")
+
+
+def turnctl(*args: str) -> str:
+    cmd = [turnctl_bin()] + list(args)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    shown = " ".join(shlex.quote(c) for c in cmd)
+    print("$ %s\n  exit %d%s" % (shown, p.returncode,
+                                 ("; stderr: " + p.stderr.strip()) if p.stderr.strip() else ""), flush=True)
+    if p.returncode != 0:
+        raise RuntimeError("turnctl failed (%s):\n%s\nstdout:\n%s\nstderr:\n%s" % (
+            "killed by signal %d" % -p.returncode if p.returncode < 0 else "exit %d" % p.returncode,
+            shown, p.stdout, p.stderr))
+    return p.stdout
+
+
+def check_entry(entry: dict, want_uri: str, redis_secret: str) -> None:
+    """The minted entry is what the issue promises before a browser sees it."""
+    problems = []
+    if set(entry) != {"urls", "username", "credential"}:
+        problems.append("keys %s, expected urls, username, credential" % sorted(entry))
+    if entry.get("urls") != [want_uri]:
+        problems.append("urls %r, expected [%r]" % (entry.get("urls"), want_uri))
+    username = str(entry.get("username", ""))
+    expiry, _, user = username.partition(":")
+    if user != MINT_USER or not expiry.isdigit():
+        problems.append("username %r is not <expiry>:%s" % (username, MINT_USER))
+    elif abs(int(expiry) - (time.time() + MINT_TTL)) > 30:
+        problems.append("username expiry %s is not now + %ds" % (expiry, MINT_TTL))
+    want = base64.b64encode(hmac.new(redis_secret.encode(), username.encode(), hashlib.sha1).digest()).decode()
+    if entry.get("credential") != want:
+        problems.append("credential is not base64(HMAC-SHA1(<the Redis secret>, username))")
+    if problems:
+        raise RuntimeError("turnctl mint printed an unexpected entry %s: %s" % (
+            json.dumps(entry), "; ".join(problems)))
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--timeout", type=float, default=150.0, help="seconds the command may take")
+    ap.add_argument("command", nargs=argparse.REMAINDER)
+    args = ap.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        ap.error("a command is needed after --")
+
+    from redis_proc import REDIS_SERVER, RedisServer  # tests/redis/redis_proc.py
+    if not os.access(REDIS_SERVER, os.X_OK):
+        print("SKIP: redis-server not installed (%s); set REDIS_SERVER" % REDIS_SERVER, flush=True)
+        return SKIP
+    if not os.access(turnctl_bin(), os.X_OK):
+        print("FAIL: turnctl not built (%s); set TURNCTL_BIN" % turnctl_bin(), flush=True)
+        return 1
+
+    workdir = tempfile.mkdtemp(prefix="turnd-browser-redis-")
+    redis = srv = None
+    redis_lock = None
+    rc = 1
+    try:
+        # 1. redis-server on a free loopback port, locked like turnd's ports.
+        redis_port, redis_lock = servers.pick_port("127.0.0.1")
+        redis = RedisServer(port=redis_port).start()
+        print("redis-server pid %d on %s" % (redis.proc.pid, redis.url), flush=True)
+
+        # 2. A REST secret in Redis.
+        secret_id = turnctl("--redis", redis.url, "secret", "add").strip()
+        secret_value = redis.call("HGET", "turnd:secret:%s" % secret_id, "value")
+        if not isinstance(secret_value, str) or not secret_value:
+            raise RuntimeError("turnctl secret add printed %r but Redis holds no turnd:secret:%s value (%r)"
+                               % (secret_id, secret_id, secret_value))
+
+        # 3. turnd: Redis only, the built-in public secret off.
+        config_path = os.path.join(workdir, "turnd.yaml")
+        with open(config_path, "w") as f:
+            f.write("# browser.datachannel.redis: no REST secret but the ones in Redis\n"
+                    "auth:\n  secrets: []\n")
+        srv = RedisTurnd(redis.url, config_path, realm=REALM).start()  # raises with the log on failure
+        print("turnd ready on %s:%d (relay ports %d-%d), log %s" % (
+            srv.host, srv.port, srv.relay_lo, srv.relay_hi, srv.log_path), flush=True)
+
+        # 4. Mint the browser's iceServers entry.
+        uri = "turn:%s:%d?transport=udp" % (srv.url_host, srv.port)
+        out = turnctl("--redis", redis.url, "--realm", REALM, "mint", "--user", MINT_USER,
+                      "--ttl", "10m", "--uri", uri, "--format", "json")
+        try:
+            entry = json.loads(out)
+        except ValueError as e:
+            raise RuntimeError("turnctl mint --format json printed no JSON (%s):\n%s" % (e, out))
+        check_entry(entry, uri, secret_value)
+        entry_path = os.path.join(workdir, "ice-server.json")
+        with open(entry_path, "w") as f:
+            f.write(out)
+
+        # 5. The browser.
+        env = dict(os.environ)
+        env.update({
+            "BROWSER_ICE_SERVER_FILE": entry_path,
+            "BROWSER_REJECT_SECRETS": json.dumps(["wrong", BUILTIN_SECRET]),
+            "TURN_HOST": srv.host,
+            "TURN_PORT": str(srv.port),
+            "TURN_REALM": srv.realm,
+            "TURN_SERVER_KIND": "turnd",
+            "TURN_RELAY_PORTS": "%d-%d" % (srv.relay_lo, srv.relay_hi),
+        })
+        env.pop("TURN_SECRET", None)
+        child = subprocess.Popen(command, env=env, start_new_session=True)
+        try:
+            rc = child.wait(args.timeout)
+        except subprocess.TimeoutExpired:
+            print("FAIL: command did not finish within %.0fs; killing it" % args.timeout, flush=True)
+            try:
+                os.killpg(child.pid, signal.SIGKILL)  # the child's own process group only
+            except ProcessLookupError:
+                pass
+            child.wait(10)
+            rc = 124
+        if rc != 0:
+            print("FAIL: command exited with %s" % servers._describe_exit(rc), flush=True)
+    except (RuntimeError, servers.ServerFailure, OSError, subprocess.SubprocessError) as e:
+        print("FAIL: %s" % e, flush=True)
+        rc = rc or 1
+    finally:
+        # 6. Stop by PID.
+        if srv is not None:
+            try:
+                srv.stop()
+            except servers.ServerFailure as e:
+                print("FAIL: %s" % str(e).splitlines()[0], flush=True)
+                rc = rc or 1
+            if rc != 0:
+                print("----- turnd log -----\n%s" % srv.log_tail(), flush=True)
+        if redis is not None:
+            if rc != 0:
+                print("----- redis-server log (tail) -----\n%s" % redis.log(), flush=True)
+            redis.cleanup()
+        if redis_lock is not None:
+            redis_lock.release()
+        for name in ("ice-server.json", "turnd.yaml"):
+            try:
+                os.unlink(os.path.join(workdir, name))
+            except OSError:
+                pass
+        os.rmdir(workdir)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
