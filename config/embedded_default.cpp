@@ -13,4 +13,10 @@ bool uses_default_secret(const Config& config) noexcept {
          config.auth_secrets.end();
 }
 
+bool drop_superseded_default_secret(Config& config) {
+  if (!uses_default_secret(config) || (!config.redis && config.users.empty())) return false;
+  std::erase(config.auth_secrets, std::string(kDefaultSecret));
+  return true;
+}
+
 }  // namespace turnd::config

@@ -21,4 +21,9 @@ Config load_embedded_default();
 /// True while `config` accepts kDefaultSecret, so the server can tell the operator to change it.
 bool uses_default_secret(const Config& config) noexcept;
 
+/// The public default secret exists so a bare `turnd` works out of the box. Once the operator
+/// configures a real credential source (Redis, or static users) it must not stay a way in:
+/// removes it then and returns true.
+bool drop_superseded_default_secret(Config& config);
+
 }  // namespace turnd::config

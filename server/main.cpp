@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
   }
   try {
     server::setup_logging(cl.config);
+    if (config::drop_superseded_default_secret(cl.config))
+      spdlog::info("the embedded default REST secret is off: Redis or static users are configured");
     if (config::uses_default_secret(cl.config))
       spdlog::warn("using the embedded default REST secret: set auth.secrets in a config file "
                    "(--config) or --auth-secret before exposing this server");

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 namespace turnd::auth::redis {
 
@@ -138,9 +139,11 @@ RedisResult<Done> RedisStore::reload(CredentialRepo& repo) {
 }
 
 void RedisStore::publish(CredentialsPtr next) {
-  const Credentials& before = current_ ? *current_ : options_.static_credentials;
-  if (current_ && next->secrets == before.secrets && next->minted == before.minted) return;
-  current_ = next;
+  // `previous` keeps the old snapshot alive for the diff below: once on_snapshot has handed
+  // `next` to the shards, they may drop the last other reference to the old one at any time.
+  const CredentialsPtr previous = std::exchange(current_, next);
+  const Credentials& before = previous ? *previous : options_.static_credentials;
+  if (previous && next->secrets == before.secrets && next->minted == before.minted) return;
   if (callbacks_.on_snapshot) callbacks_.on_snapshot(next);
   report(LogLevel::Info, "credentials from redis: " + summary(*next));
   const auto now = wall_now();

@@ -217,6 +217,42 @@ TEST_F(RedisStoreTest, PeriodicRefreshDropsExpiredUsersWithoutRevoking) {
   EXPECT_TRUE(rec_.revoked.empty());
 }
 
+// The server keeps only the newest snapshot (each shard swaps it in), so the store must not
+// rely on anyone else keeping the previous one alive while it computes revocations.
+TEST_F(RedisStoreTest, RevocationDiffDoesNotNeedTheOldSnapshotKeptElsewhere) {
+  auto c = client();
+  CredentialRepo repo{c, std::string(kRealm)};
+  std::mutex m;
+  CredentialsPtr latest;
+  std::vector<std::string> revoked;
+  std::condition_variable cv;
+  RedisStoreCallbacks callbacks;
+  callbacks.on_snapshot = [&](CredentialsPtr s) {
+    std::lock_guard lock{m};
+    latest = std::move(s);  // drops the previous snapshot, as a shard does
+    cv.notify_all();
+  };
+  callbacks.on_revoked = [&](const std::string& u) {
+    std::lock_guard lock{m};
+    revoked.push_back(u);
+    cv.notify_all();
+  };
+  RedisStore store{options(), callbacks};
+  store.start();
+  for (int i = 0; i < 20; ++i) {
+    const std::string name = "user" + std::to_string(i);
+    ASSERT_TRUE(repo.add_user(name, user(name), 1h));
+    std::unique_lock lock{m};
+    ASSERT_TRUE(cv.wait_for(lock, 2s, [&] { return latest && latest->minted.contains(name); }));
+    lock.unlock();
+    ASSERT_TRUE(repo.revoke_user(name));
+    lock.lock();
+    ASSERT_TRUE(cv.wait_for(lock, 2s, [&] { return revoked.size() == std::size_t(i) + 1; }))
+        << name;
+    EXPECT_EQ(revoked.back(), name);
+  }
+}
+
 TEST_F(RedisStoreTest, DownAtStartIsLoggedOnceThenComesUp) {
   RedisServerProcess later;
   RedisStoreOptions o = options();

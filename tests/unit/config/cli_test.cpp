@@ -252,5 +252,21 @@ TEST_F(CommandLineTest, FlagCheckedAgainstTheFile) {
             R"(--max-lifetime "10m": must be at least relay.default_lifetime (1200 seconds))");
 }
 
+TEST(DefaultSecret, IsDroppedOnceRedisOrUsersAreConfigured) {
+  auto bare = parse_command_line(Args{}).config;
+  EXPECT_FALSE(drop_superseded_default_secret(bare));
+  EXPECT_TRUE(uses_default_secret(bare));
+  auto with_redis = parse_command_line(Args{"--redis", "redis://127.0.0.1:6379/0"}).config;
+  EXPECT_TRUE(drop_superseded_default_secret(with_redis));
+  EXPECT_FALSE(uses_default_secret(with_redis));
+  auto with_user = parse_command_line(Args{"--user", "alice:pw"}).config;
+  EXPECT_TRUE(drop_superseded_default_secret(with_user));
+  EXPECT_TRUE(with_user.auth_secrets.empty());
+  auto own = parse_command_line(Args{"--redis", "redis://127.0.0.1:6379/0", "--auth-secret", "mine"}).config;
+  EXPECT_FALSE(drop_superseded_default_secret(own));
+  EXPECT_EQ(own.auth_secrets, std::vector<std::string>{"mine"});
+}
+
+
 }  // namespace
 }  // namespace turnd::config
