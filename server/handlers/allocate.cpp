@@ -73,6 +73,28 @@ TransportAddress advertised(const TransportAddress& bound, const config::Config&
   return bound;
 }
 
+/// Holds what an Allocate took (the quota slot, relay ports) until the allocation is in the
+/// table; an error answer or an exception on the way gives it all back.
+class PendingAllocation {
+ public:
+  PendingAllocation(ShardState& shard, std::string user)
+      : shard_(shard), user_(std::move(user)), a_(std::make_unique<Allocation>()) {}
+  ~PendingAllocation() {
+    if (!a_) return;
+    for (auto& r : a_->relays) shard_.allocations().release_relay(r);
+    shard_.services().quotas.release(user_);
+  }
+  PendingAllocation(const PendingAllocation&) = delete;
+  PendingAllocation& operator=(const PendingAllocation&) = delete;
+  Allocation* operator->() noexcept { return a_.get(); }
+  std::unique_ptr<Allocation> commit() noexcept { return std::move(a_); }
+
+ private:
+  ShardState& shard_;
+  std::string user_;
+  std::unique_ptr<Allocation> a_;
+};
+
 }  // namespace
 
 ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteSpan out) {
@@ -100,7 +122,7 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
   }
 
   const auto now = std::chrono::steady_clock::now();
-  auto a = std::make_unique<Allocation>();
+  PendingAllocation a{shard, req.auth.username};
   std::optional<RelayPortPool::EvenPair> pair;
   std::optional<RelayEndpoint> primary;
   if (options->token) {
@@ -115,10 +137,7 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
     primary = table.open_relay(*primary_ip, 0, options->even_port.has_value(),
                                options->dont_fragment);
   }
-  if (!primary) {
-    shard.services().quotas.release(req.auth.username);
-    return turn_error(req, StunError::InsufficientCapacity, shard, out);
-  }
+  if (!primary) return turn_error(req, StunError::InsufficientCapacity, shard, out);
   primary->advertised = advertised(primary->bound, config);
   a->relays.push_back(std::move(*primary));
 
@@ -165,7 +184,7 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
   spdlog::info("allocation {} created: user \"{}\" client {} {} relay {} lifetime {}s", a->id,
                a->username, to_string(req.ctx.transport), req.ctx.client.to_string(), relayed,
                lifetime.count());
-  Allocation& inserted = table.insert(std::move(a));
+  Allocation& inserted = table.insert(a.commit());
   return inserted.last_response;
 }
 
