@@ -48,8 +48,7 @@ std::optional<PasswordAlgorithmId> Authenticator::negotiated_algorithm(
 }
 
 AuthResult Authenticator::verify_with_password(const MessageView& request,
-                                               std::string_view username,
-                                               std::string_view password,
+                                               std::string_view username, std::string_view password,
                                                PasswordAlgorithmId alg) const {
   return verify_with_key(request, username,
                          long_term_key(username, credentials_->realm, password, alg));
@@ -91,9 +90,12 @@ AuthResult Authenticator::check(const MessageView& request, const IpAddress& cli
     return fail(Verdict::BadRequest, "integrity without USERNAME/USERHASH, REALM or NONCE");
 
   switch (nonces_.check(nonce->text(), client, now)) {
-    case NonceFactory::Check::Valid: break;
-    case NonceFactory::Check::Expired: return fail(Verdict::StaleNonce, "nonce expired");
-    case NonceFactory::Check::Invalid: return fail(Verdict::StaleNonce, "nonce not ours");
+    case NonceFactory::Check::Valid:
+      break;
+    case NonceFactory::Check::Expired:
+      return fail(Verdict::StaleNonce, "nonce expired");
+    case NonceFactory::Check::Invalid:
+      return fail(Verdict::StaleNonce, "nonce not ours");
   }
   if (realm->text() != credentials_->realm) return fail(Verdict::Challenge, "wrong realm");
   const auto alg = negotiated_algorithm(request, nonce->text());

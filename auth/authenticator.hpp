@@ -28,11 +28,11 @@ enum class Verdict : std::uint8_t {
 
 struct AuthResult {
   Verdict verdict = Verdict::Challenge;
-  protocol::IntegrityKey key;                         // Ok: sign the response with this
+  protocol::IntegrityKey key;  // Ok: sign the response with this
   protocol::IntegrityAlg alg = protocol::IntegrityAlg::Sha1;
-  std::string username;                               // Ok: as sent (resolved from USERHASH)
-  std::optional<std::chrono::sys_seconds> expires;    // Ok + REST or minted credential: its expiry
-  std::string_view reason;                            // why not Ok, for debug logs
+  std::string username;                             // Ok: as sent (resolved from USERHASH)
+  std::optional<std::chrono::sys_seconds> expires;  // Ok + REST or minted credential: its expiry
+  std::string_view reason;                          // why not Ok, for debug logs
 };
 
 class Authenticator {
@@ -57,7 +57,8 @@ class Authenticator {
   std::optional<protocol::PasswordAlgorithmId> negotiated_algorithm(
       const protocol::MessageView& request, std::string_view nonce) const;
   AuthResult verify_with_password(const protocol::MessageView& request, std::string_view username,
-                                  std::string_view password, protocol::PasswordAlgorithmId alg) const;
+                                  std::string_view password,
+                                  protocol::PasswordAlgorithmId alg) const;
   AuthResult verify_with_key(const protocol::MessageView& request, std::string_view username,
                              const protocol::IntegrityKey& key) const;
   AuthResult verify_minted(const protocol::MessageView& request, std::string_view username,

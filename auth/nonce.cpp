@@ -41,9 +41,9 @@ void NonceFactory::mac(std::string_view expiry_hex, const protocol::IpAddress& c
 }
 
 std::string NonceFactory::make(const protocol::IpAddress& client, Clock::time_point now) const {
-  const auto expiry = std::chrono::duration_cast<std::chrono::seconds>(
-                          (now + lifetime_).time_since_epoch())
-                          .count();
+  const auto expiry =
+      std::chrono::duration_cast<std::chrono::seconds>((now + lifetime_).time_since_epoch())
+          .count();
   char hex[9];
   std::snprintf(hex, sizeof hex, "%08llx", static_cast<unsigned long long>(expiry) & 0xffffffffull);
   std::string n;

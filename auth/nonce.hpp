@@ -37,7 +37,8 @@ class NonceFactory {
   static bool has_security_features(std::string_view nonce) noexcept;
 
  private:
-  void mac(std::string_view expiry_hex, const protocol::IpAddress& client, char out[16]) const noexcept;
+  void mac(std::string_view expiry_hex, const protocol::IpAddress& client,
+           char out[16]) const noexcept;
   std::chrono::seconds lifetime_;
   std::array<std::uint8_t, 32> key_{};
 };

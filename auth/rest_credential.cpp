@@ -7,13 +7,15 @@
 
 namespace turnd::auth {
 
-std::optional<RestUsername> parse_rest_username(std::string_view username, char separator) noexcept {
+std::optional<RestUsername> parse_rest_username(std::string_view username,
+                                                char separator) noexcept {
   const auto sep = username.find(separator);
   if (sep == 0 || sep == std::string_view::npos) return std::nullopt;
   long long expiry = 0;
   auto [end, ec] = std::from_chars(username.data(), username.data() + sep, expiry);
   if (ec != std::errc{} || end != username.data() + sep || expiry < 0) return std::nullopt;
-  return RestUsername{std::chrono::sys_seconds{std::chrono::seconds{expiry}}, username.substr(sep + 1)};
+  return RestUsername{std::chrono::sys_seconds{std::chrono::seconds{expiry}},
+                      username.substr(sep + 1)};
 }
 
 std::string rest_password(std::string_view secret, std::string_view username) {
@@ -22,7 +24,8 @@ std::string rest_password(std::string_view secret, std::string_view username) {
   HMAC(EVP_sha1(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(username.data()), username.size(), mac, &len);
   std::string out(4 * ((len + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), mac, static_cast<int>(len));
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), mac, static_cast<int>(len));
   out.resize(static_cast<std::size_t>(n));
   return out;
 }

@@ -67,12 +67,12 @@ struct Config {
   unsigned total_quota = 0;                 ///< allocations in total, 0 = bounded by ports only
   unsigned max_permissions_per_allocation = 64;
   unsigned max_channels_per_allocation = 64;
-  bool strict_channel_numbers = false;           ///< true: only RFC 8656 0x4000-0x4FFF
+  bool strict_channel_numbers = false;            ///< true: only RFC 8656 0x4000-0x4FFF
   unsigned max_unauthenticated_per_second = 500;  ///< 401/438 per source IP, 0 = off
 
   // admin
   std::optional<protocol::TransportAddress> admin_listen;  ///< e.g. 127.0.0.1:9641
-  std::optional<std::string> admin_api_key;  ///< enables GET /api/v1/turn-credentials
+  std::optional<std::string> admin_api_key;                ///< enables GET /api/v1/turn-credentials
   std::chrono::seconds credential_ttl{86400};  ///< lifetime of credentials the endpoint mints
   std::vector<std::string> credential_uris;    ///< "uris" the endpoint returns; empty = derived
 

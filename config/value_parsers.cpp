@@ -184,6 +184,9 @@ Parsed<std::string> parse_redis_url(std::string_view text) {
   if (url->has_port() &&
       (url->port_number() == 0 || url->port() != std::to_string(url->port_number())))
     return fail<std::string>("port must be 1-65535");
+  // Same rule as the Redis client: credentials are ":PASSWORD@" or "USER:PASSWORD@".
+  if (url->has_userinfo() && (!url->has_password() || url->encoded_password().empty()))
+    return fail<std::string>("credentials must be :PASSWORD@ or USER:PASSWORD@");
   auto path = url->encoded_path();
   if (!path.empty() && path != "/" && !to_number(path.substr(1)))
     return fail<std::string>("DB must be a number, e.g. redis://127.0.0.1:6379/0");

@@ -12,7 +12,7 @@ enum class AttrType : std::uint16_t {
   MessageIntegrity = 0x0008,
   ErrorCode = 0x0009,
   UnknownAttributes = 0x000a,
-  ChannelNumber = 0x000c,      // RFC 8656
+  ChannelNumber = 0x000c,  // RFC 8656
   Lifetime = 0x000d,
   XorPeerAddress = 0x0012,
   Data = 0x0013,
@@ -28,10 +28,10 @@ enum class AttrType : std::uint16_t {
   Userhash = 0x001e,
   XorMappedAddress = 0x0020,
   ReservationToken = 0x0022,
-  Priority = 0x0024,           // RFC 8445 (ICE)
+  Priority = 0x0024,  // RFC 8445 (ICE)
   UseCandidate = 0x0025,
-  ConnectionId = 0x002a,       // RFC 6062
-  ChangeRequest = 0x0003,      // RFC 5780
+  ConnectionId = 0x002a,   // RFC 6062
+  ChangeRequest = 0x0003,  // RFC 5780
   Padding = 0x0026,
   ResponsePort = 0x0027,
   // comprehension-optional (0x8000-0xFFFF)

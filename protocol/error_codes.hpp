@@ -25,20 +25,34 @@ enum class StunError : std::uint16_t {
 
 constexpr std::string_view reason_phrase(StunError e) noexcept {
   switch (e) {
-    case StunError::TryAlternate: return "Try Alternate";
-    case StunError::BadRequest: return "Bad Request";
-    case StunError::Unauthorized: return "Unauthorized";
-    case StunError::Forbidden: return "Forbidden";
-    case StunError::UnknownAttribute: return "Unknown Attribute";
-    case StunError::AllocationMismatch: return "Allocation Mismatch";
-    case StunError::StaleNonce: return "Stale Nonce";
-    case StunError::AddressFamilyNotSupported: return "Address Family not Supported";
-    case StunError::WrongCredentials: return "Wrong Credentials";
-    case StunError::UnsupportedTransportProtocol: return "Unsupported Transport Protocol";
-    case StunError::PeerAddressFamilyMismatch: return "Peer Address Family Mismatch";
-    case StunError::AllocationQuotaReached: return "Allocation Quota Reached";
-    case StunError::ServerError: return "Server Error";
-    case StunError::InsufficientCapacity: return "Insufficient Capacity";
+    case StunError::TryAlternate:
+      return "Try Alternate";
+    case StunError::BadRequest:
+      return "Bad Request";
+    case StunError::Unauthorized:
+      return "Unauthorized";
+    case StunError::Forbidden:
+      return "Forbidden";
+    case StunError::UnknownAttribute:
+      return "Unknown Attribute";
+    case StunError::AllocationMismatch:
+      return "Allocation Mismatch";
+    case StunError::StaleNonce:
+      return "Stale Nonce";
+    case StunError::AddressFamilyNotSupported:
+      return "Address Family not Supported";
+    case StunError::WrongCredentials:
+      return "Wrong Credentials";
+    case StunError::UnsupportedTransportProtocol:
+      return "Unsupported Transport Protocol";
+    case StunError::PeerAddressFamilyMismatch:
+      return "Peer Address Family Mismatch";
+    case StunError::AllocationQuotaReached:
+      return "Allocation Quota Reached";
+    case StunError::ServerError:
+      return "Server Error";
+    case StunError::InsufficientCapacity:
+      return "Insufficient Capacity";
   }
   return "Error";
 }

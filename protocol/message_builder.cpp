@@ -21,12 +21,18 @@ MessageBuilder::MessageBuilder(MutableByteSpan out, MessageType type, const Tran
 bool MessageBuilder::accepts(AttrType type) noexcept {
   bool ok = false;
   switch (stage_) {
-    case Stage::Attributes: ok = true; break;
+    case Stage::Attributes:
+      ok = true;
+      break;
     case Stage::AfterIntegrity:
       ok = type == AttrType::MessageIntegritySha256 || type == AttrType::Fingerprint;
       break;
-    case Stage::AfterIntegritySha256: ok = type == AttrType::Fingerprint; break;
-    case Stage::Closed: ok = false; break;
+    case Stage::AfterIntegritySha256:
+      ok = type == AttrType::Fingerprint;
+      break;
+    case Stage::Closed:
+      ok = false;
+      break;
   }
   if (!ok) failed_order_ = true;
   TURND_ASSERT(ok);
@@ -61,8 +67,8 @@ MessageBuilder& MessageBuilder::add_raw(std::uint16_t type, ByteSpan value) noex
 }
 
 MessageBuilder& MessageBuilder::add_integrity(ByteSpan key, IntegrityAlg alg) noexcept {
-  const auto type = alg == IntegrityAlg::Sha1 ? AttrType::MessageIntegrity
-                                              : AttrType::MessageIntegritySha256;
+  const auto type =
+      alg == IntegrityAlg::Sha1 ? AttrType::MessageIntegrity : AttrType::MessageIntegritySha256;
   if (!accepts(type) || !w_.ok()) return *this;
   const std::size_t mac_size = alg == IntegrityAlg::Sha1 ? 20 : 32;
   const std::size_t start = w_.position();

@@ -14,18 +14,23 @@ namespace turnd::protocol {
 
 enum class Method : std::uint16_t {
   Binding = 0x001,
-  Allocate = 0x003,          // RFC 8656
+  Allocate = 0x003,  // RFC 8656
   Refresh = 0x004,
   Send = 0x006,
   Data = 0x007,
   CreatePermission = 0x008,
   ChannelBind = 0x009,
-  Connect = 0x00a,           // RFC 6062
+  Connect = 0x00a,  // RFC 6062
   ConnectionBind = 0x00b,
   ConnectionAttempt = 0x00c,
 };
 
-enum class Class : std::uint8_t { Request = 0, Indication = 1, SuccessResponse = 2, ErrorResponse = 3 };
+enum class Class : std::uint8_t {
+  Request = 0,
+  Indication = 1,
+  SuccessResponse = 2,
+  ErrorResponse = 3
+};
 
 struct MessageType {
   std::uint16_t method = 0;  // raw 12-bit method (unknown methods stay representable)

@@ -8,12 +8,18 @@ namespace turnd::protocol {
 
 std::string_view to_string(ParseError e) noexcept {
   switch (e) {
-    case ParseError::TooShort: return "message shorter than the 20-byte header";
-    case ParseError::NotStun: return "not a STUN message (top bits set)";
-    case ParseError::BadLength: return "length field does not match the message";
-    case ParseError::AttrOverrun: return "attribute runs past the end of the message";
-    case ParseError::TooManyAttrs: return "too many attributes";
-    case ParseError::BadFingerprint: return "FINGERPRINT mismatch or not last";
+    case ParseError::TooShort:
+      return "message shorter than the 20-byte header";
+    case ParseError::NotStun:
+      return "not a STUN message (top bits set)";
+    case ParseError::BadLength:
+      return "length field does not match the message";
+    case ParseError::AttrOverrun:
+      return "attribute runs past the end of the message";
+    case ParseError::TooManyAttrs:
+      return "too many attributes";
+    case ParseError::BadFingerprint:
+      return "FINGERPRINT mismatch or not last";
   }
   return "unknown parse error";
 }
@@ -58,8 +64,8 @@ Result<MessageView, ParseError> MessageView::parse(ByteSpan bytes) noexcept {
         (after_integrity && at != AttrType::Fingerprint && at != AttrType::MessageIntegritySha256);
     if (!ignored) {
       if (v.count_ == kMaxAttributes) return unexpected(ParseError::TooManyAttrs);
-      v.attrs_[v.count_++] = RawAttribute{type, static_cast<std::uint32_t>(pos),
-                                          bytes.subspan(pos + 4, len)};
+      v.attrs_[v.count_++] =
+          RawAttribute{type, static_cast<std::uint32_t>(pos), bytes.subspan(pos + 4, len)};
       if (is_comprehension_required(type) && !is_known_attribute(type))
         v.unknown_[v.unknown_count_++] = type;
       if (at == AttrType::MessageIntegrity) after_integrity = true;
@@ -79,15 +85,30 @@ const RawAttribute* MessageView::find(AttrType type) const noexcept {
 
 bool is_known_attribute(std::uint16_t type) noexcept {
   switch (static_cast<AttrType>(type)) {
-    case AttrType::MappedAddress: case AttrType::Username: case AttrType::MessageIntegrity:
-    case AttrType::ErrorCode: case AttrType::UnknownAttributes: case AttrType::ChannelNumber:
-    case AttrType::Lifetime: case AttrType::XorPeerAddress: case AttrType::Data:
-    case AttrType::Realm: case AttrType::Nonce: case AttrType::XorRelayedAddress:
-    case AttrType::RequestedAddressFamily: case AttrType::EvenPort:
-    case AttrType::RequestedTransport: case AttrType::DontFragment:
-    case AttrType::MessageIntegritySha256: case AttrType::PasswordAlgorithm:
-    case AttrType::Userhash: case AttrType::XorMappedAddress: case AttrType::ReservationToken:
-    case AttrType::Priority: case AttrType::UseCandidate: case AttrType::ConnectionId:
+    case AttrType::MappedAddress:
+    case AttrType::Username:
+    case AttrType::MessageIntegrity:
+    case AttrType::ErrorCode:
+    case AttrType::UnknownAttributes:
+    case AttrType::ChannelNumber:
+    case AttrType::Lifetime:
+    case AttrType::XorPeerAddress:
+    case AttrType::Data:
+    case AttrType::Realm:
+    case AttrType::Nonce:
+    case AttrType::XorRelayedAddress:
+    case AttrType::RequestedAddressFamily:
+    case AttrType::EvenPort:
+    case AttrType::RequestedTransport:
+    case AttrType::DontFragment:
+    case AttrType::MessageIntegritySha256:
+    case AttrType::PasswordAlgorithm:
+    case AttrType::Userhash:
+    case AttrType::XorMappedAddress:
+    case AttrType::ReservationToken:
+    case AttrType::Priority:
+    case AttrType::UseCandidate:
+    case AttrType::ConnectionId:
       return true;
     default:
       return !is_comprehension_required(type);
@@ -96,16 +117,26 @@ bool is_known_attribute(std::uint16_t type) noexcept {
 
 std::string_view method_name(std::uint16_t method) noexcept {
   switch (static_cast<Method>(method)) {
-    case Method::Binding: return "Binding";
-    case Method::Allocate: return "Allocate";
-    case Method::Refresh: return "Refresh";
-    case Method::Send: return "Send";
-    case Method::Data: return "Data";
-    case Method::CreatePermission: return "CreatePermission";
-    case Method::ChannelBind: return "ChannelBind";
-    case Method::Connect: return "Connect";
-    case Method::ConnectionBind: return "ConnectionBind";
-    case Method::ConnectionAttempt: return "ConnectionAttempt";
+    case Method::Binding:
+      return "Binding";
+    case Method::Allocate:
+      return "Allocate";
+    case Method::Refresh:
+      return "Refresh";
+    case Method::Send:
+      return "Send";
+    case Method::Data:
+      return "Data";
+    case Method::CreatePermission:
+      return "CreatePermission";
+    case Method::ChannelBind:
+      return "ChannelBind";
+    case Method::Connect:
+      return "Connect";
+    case Method::ConnectionBind:
+      return "ConnectionBind";
+    case Method::ConnectionAttempt:
+      return "ConnectionAttempt";
   }
   return "Unknown";
 }

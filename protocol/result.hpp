@@ -51,12 +51,12 @@ class Result {
 #if defined(TURND_ENABLE_ASSERTS)
 #include <cstdio>
 #include <cstdlib>
-#define TURND_ASSERT(cond)                                                             \
-  do {                                                                                 \
-    if (!(cond)) {                                                                     \
+#define TURND_ASSERT(cond)                                                              \
+  do {                                                                                  \
+    if (!(cond)) {                                                                      \
       std::fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                    \
-    }                                                                                  \
+      std::abort();                                                                     \
+    }                                                                                   \
   } while (0)
 #else
 #define TURND_ASSERT(cond) ((void)0)

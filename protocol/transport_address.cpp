@@ -92,7 +92,8 @@ std::optional<IpPrefix> IpPrefix::parse(std::string_view text) noexcept {
   if (slash != std::string_view::npos) {
     auto digits = text.substr(slash + 1);
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), len);
-    if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || len > max_len)
+    if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() ||
+        len > max_len)
       return std::nullopt;
   }
   IpPrefix p{*ip, static_cast<std::uint8_t>(len)};
@@ -112,9 +113,7 @@ bool IpPrefix::contains(const IpAddress& ip) const noexcept {
   return (ip.bytes[full] & mask) == (base.bytes[full] & mask);
 }
 
-std::string IpPrefix::to_string() const {
-  return base.to_string() + "/" + std::to_string(length);
-}
+std::string IpPrefix::to_string() const { return base.to_string() + "/" + std::to_string(length); }
 
 std::size_t TransportAddressHash::operator()(const TransportAddress& a) const noexcept {
   std::uint64_t h = 1469598103934665603ull;  // FNV-1a: short keys, no allocation

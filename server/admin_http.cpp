@@ -1,6 +1,7 @@
 #include "server/admin_http.hpp"
 
 #include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,9 +12,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
-#include <spdlog/spdlog.h>
 
-#include "auth/rest_credential.hpp"
+#include "auth/mint.hpp"
 #include "server/io/socket_address.hpp"
 
 namespace turnd::server {
@@ -51,7 +51,8 @@ std::vector<std::string> default_turn_uris(const config::Config& config) {
   for (const auto& l : config.listen) {
     protocol::IpAddress host = l.ip;
     for (const auto& e : config.external_ips)
-      if (e.public_ip.family == l.ip.family && (!e.private_ip || *e.private_ip == l.ip || l.ip.is_unspecified()))
+      if (e.public_ip.family == l.ip.family &&
+          (!e.private_ip || *e.private_ip == l.ip || l.ip.is_unspecified()))
         host = e.public_ip;
     if (host.is_unspecified()) continue;
     const std::string h = host.is_v4() ? host.to_string() : "[" + host.to_string() + "]";
@@ -103,7 +104,8 @@ asio::awaitable<void> AdminHttp::serve(tcp::socket socket) {
     stream.expires_after(std::chrono::seconds(10));
     http::request_parser<http::string_body> parser;
     parser.body_limit(8192);
-    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::async_read(stream, buffer, parser,
+                              asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
     const Request& req = parser.get();
     Response res;
@@ -137,24 +139,25 @@ asio::awaitable<void> AdminHttp::serve(tcp::socket socket) {
       } else if (username.empty() || username.size() > 256 ||
                  (!service.empty() && service != "turn")) {
         res = text(http::status::bad_request,
-                   "{\"error\":\"need service=turn and username=NAME (at most 256 bytes)\"}\n",
-                   req, "application/json");
+                   "{\"error\":\"need service=turn and username=NAME (at most 256 bytes)\"}\n", req,
+                   "application/json");
       } else if (!creds || creds->secrets.empty()) {
-        res = text(http::status::service_unavailable,
-                   "{\"error\":\"no active secret: run 'turnctl secret add' or set auth.secrets\"}\n",
-                   req, "application/json");
+        res =
+            text(http::status::service_unavailable,
+                 "{\"error\":\"no active secret: run 'turnctl secret add' or set auth.secrets\"}\n",
+                 req, "application/json");
       } else {
-        const auto expiry = std::chrono::time_point_cast<std::chrono::seconds>(
-                                std::chrono::system_clock::now()) + config_.credential_ttl;
-        const std::string user = auth::make_rest_username(username, expiry, config_.rest_separator);
+        // The same minting code as `turnctl mint`, which is the code that verifies.
+        const auto minted = auth::mint_rest(
+            username, config_.credential_ttl, creds->secrets.front(), config_.rest_separator,
+            std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()),
+            config_.credential_uris.empty() ? default_turn_uris(config_) : config_.credential_uris);
         boost::json::object body;
-        body["username"] = user;
-        body["password"] = auth::rest_password(creds->secrets.front(), user);
-        body["ttl"] = config_.credential_ttl.count();
+        body["username"] = minted.username;
+        body["password"] = minted.password;
+        body["ttl"] = minted.ttl.count();
         boost::json::array uris;
-        for (const auto& u : config_.credential_uris.empty() ? default_turn_uris(config_)
-                                                              : config_.credential_uris)
-          uris.emplace_back(u);
+        for (const auto& u : minted.uris) uris.emplace_back(u);
         body["uris"] = std::move(uris);
         res = text(http::status::ok, boost::json::serialize(body) + "\n", req, "application/json");
       }

@@ -15,9 +15,9 @@
 namespace turnd::server {
 
 struct AdminHooks {
-  std::function<std::string()> metrics;                  // Prometheus text exposition
-  std::function<bool()> ready;                           // listeners up, not draining
-  std::function<auth::CredentialsPtr()> credentials;     // current snapshot (newest secret first)
+  std::function<std::string()> metrics;               // Prometheus text exposition
+  std::function<bool()> ready;                        // listeners up, not draining
+  std::function<auth::CredentialsPtr()> credentials;  // current snapshot (newest secret first)
 };
 
 class AdminHttp {

@@ -3,8 +3,8 @@
 // (expires_at fields), swept once a second and checked lazily on use.
 #pragma once
 
-#include <boost/asio/ip/udp.hpp>
 #include <array>
+#include <boost/asio/ip/udp.hpp>
 #include <chrono>
 #include <optional>
 #include <string>

@@ -1,9 +1,9 @@
 #include "server/allocation_table.hpp"
 
 #include <netinet/in.h>
+#include <spdlog/spdlog.h>
 
 #include <cstring>
-#include <spdlog/spdlog.h>
 
 #include "protocol/attributes/address.hpp"
 #include "protocol/channel_data.hpp"
@@ -39,10 +39,11 @@ Allocation& AllocationTable::insert(std::unique_ptr<Allocation> a) {
 }
 
 void AllocationTable::remove(Allocation& a, std::string_view reason) {
-  const auto seconds =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - a.created_at);
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::steady_clock::now() - a.created_at);
   spdlog::info(
-      "allocation {} {}: user \"{}\" client {} {} after {}s; to peer {} pkts {} bytes, from peer {} "
+      "allocation {} {}: user \"{}\" client {} {} after {}s; to peer {} pkts {} bytes, from peer "
+      "{} "
       "pkts {} bytes",
       a.id, reason, a.username, to_string(a.five_tuple.transport), a.five_tuple.client.to_string(),
       seconds.count(), a.counters.packets_to_peer, a.counters.bytes_to_peer,
@@ -247,7 +248,8 @@ void AllocationTable::stop() { sweep_timer_.cancel(); }
 
 void AllocationTable::sweep() {
   const SteadyTime now = std::chrono::steady_clock::now();
-  const auto wall = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  const auto wall =
+      std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
   std::vector<Allocation*> expired;
   for (auto& [t, a] : by_tuple_) {
     // An allocation never outlives its REST credential (re-checked at every Refresh too).

@@ -59,8 +59,8 @@ class AllocationTable {
                        protocol::MutableByteSpan data, const std::uint8_t* buffer_start,
                        SteadyTime now) noexcept;
   /// Delivers to another allocation of this shard when `peer` is its relayed address.
-  bool hand_over(Allocation& from, const RelayEndpoint& relay, const protocol::TransportAddress& peer,
-                 protocol::ByteSpan data) noexcept;
+  bool hand_over(Allocation& from, const RelayEndpoint& relay,
+                 const protocol::TransportAddress& peer, protocol::ByteSpan data) noexcept;
   void sweep();
 
   boost::asio::io_context& io_;

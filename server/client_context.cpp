@@ -4,10 +4,14 @@ namespace turnd::server {
 
 std::string_view to_string(Transport t) noexcept {
   switch (t) {
-    case Transport::Udp: return "udp";
-    case Transport::Tcp: return "tcp";
-    case Transport::Tls: return "tls";
-    case Transport::Dtls: return "dtls";
+    case Transport::Udp:
+      return "udp";
+    case Transport::Tcp:
+      return "tcp";
+    case Transport::Tls:
+      return "tls";
+    case Transport::Dtls:
+      return "dtls";
   }
   return "?";
 }

@@ -116,7 +116,7 @@ ByteSpan Dispatcher::challenge(const MessageView& msg, const ClientContext& ctx,
     ++shard_.counters().challenges_limited;
     return {};
   }
-  const auto e = result.verdict == auth::Verdict::StaleNonce ? StunError::StaleNonce
+  const auto e = result.verdict == auth::Verdict::StaleNonce   ? StunError::StaleNonce
                  : result.verdict == auth::Verdict::BadRequest ? StunError::BadRequest
                                                                : StunError::Unauthorized;
   if (result.verdict != auth::Verdict::Challenge || msg.has(AttrType::MessageIntegrity) ||
@@ -175,7 +175,8 @@ ByteSpan Dispatcher::on_turn_request(const MessageView& msg, const ClientContext
     return reply;
   } catch (const std::exception& e) {
     // Allocation failures (bad_alloc, a socket error) answer 500 instead of killing the shard.
-    spdlog::error("{} from {} failed: {}", method_name(msg.method()), ctx.client.to_string(), e.what());
+    spdlog::error("{} from {} failed: {}", method_name(msg.method()), ctx.client.to_string(),
+                  e.what());
     auto b = begin_error(msg, StunError::ServerError, reply_);
     return finish_response(b, msg, shard_.software());
   }

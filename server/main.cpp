@@ -1,8 +1,8 @@
 // turnd: parse the command line, set up logging, run the server. Start-up errors print one
 // actionable line and exit non-zero; nothing below main throws once the shards run.
-#include <iostream>
-
 #include <spdlog/spdlog.h>
+
+#include <iostream>
 
 #include "config/cli.hpp"
 #include "config/config_error.hpp"
@@ -37,8 +37,9 @@ int main(int argc, char** argv) {
     if (config::drop_superseded_default_secret(cl.config))
       spdlog::info("the embedded default REST secret is off: Redis or static users are configured");
     if (config::uses_default_secret(cl.config))
-      spdlog::warn("using the embedded default REST secret: set auth.secrets in a config file "
-                   "(--config) or --auth-secret before exposing this server");
+      spdlog::warn(
+          "using the embedded default REST secret: set auth.secrets in a config file "
+          "(--config) or --auth-secret before exposing this server");
     server::Server{std::move(cl.config)}.run();
   } catch (const std::exception& e) {
     std::cerr << "turnd: " << e.what() << "\n";

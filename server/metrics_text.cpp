@@ -41,16 +41,19 @@ std::string render_metrics(std::span<const ShardCounters* const> shards, const P
        &ShardCounters::auth_failures},
       {"turnd_challenges_rate_limited_total", "Challenges not sent: the source exceeded its rate.",
        &ShardCounters::challenges_limited},
-      {"turnd_allocations_created_total", "Allocations created.", &ShardCounters::allocations_created},
+      {"turnd_allocations_created_total", "Allocations created.",
+       &ShardCounters::allocations_created},
       {"turnd_allocations_deleted_total", "Allocations deleted by clients or connection close.",
        &ShardCounters::allocations_deleted},
       {"turnd_allocations_expired_total", "Allocations that expired.",
        &ShardCounters::allocations_expired},
-      {"turnd_channel_data_dropped_total", "ChannelData dropped (no allocation, channel or permission).",
+      {"turnd_channel_data_dropped_total",
+       "ChannelData dropped (no allocation, channel or permission).",
        &ShardCounters::channel_data_dropped},
       {"turnd_peer_packets_denied_total", "Peer datagrams dropped for lack of a permission.",
        &ShardCounters::peer_packets_without_permission},
-      {"turnd_send_dropped_total", "Datagrams the kernel refused to send.", &ShardCounters::send_dropped},
+      {"turnd_send_dropped_total", "Datagrams the kernel refused to send.",
+       &ShardCounters::send_dropped},
   };
   for (const auto& row : kCounters) {
     family(out, row.name, "counter", row.help);

@@ -27,9 +27,9 @@ std::optional<IpAddress> PeerFilter::embedded_v4(const IpAddress& ip) noexcept {
 
 const std::vector<IpPrefix>& PeerFilter::default_denied() {
   static const auto list = parse_all({
-      "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-      "172.16.0.0/12", "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4",
-      "240.0.0.0/4", "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8",
+      "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+      "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4", "::/128",
+      "::1/128", "fc00::/7", "fe80::/10", "ff00::/8",
       "fd00:ec2::254/128",  // AWS IMDS over IPv6 (inside fc00::/7 too; listed for clarity)
       "64:ff9b:1::/48",     // local-use NAT64 (RFC 8215): any embedding length, so no reading
   });

@@ -30,7 +30,8 @@ class PeerFilter {
   static const std::vector<protocol::IpPrefix>& default_denied();
 
  private:
-  bool matches(const std::vector<protocol::IpPrefix>& list, const protocol::IpAddress& ip) const noexcept;
+  bool matches(const std::vector<protocol::IpPrefix>& list,
+               const protocol::IpAddress& ip) const noexcept;
   std::vector<protocol::IpPrefix> allow_, deny_;
 };
 

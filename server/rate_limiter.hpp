@@ -35,7 +35,8 @@ class RateLimiter {
   }
   /// Forgets sources idle long enough to have a full bucket again.
   void sweep(std::chrono::steady_clock::time_point now) {
-    std::erase_if(buckets_, [&](const auto& kv) { return now - kv.second.last > std::chrono::seconds(4); });
+    std::erase_if(buckets_,
+                  [&](const auto& kv) { return now - kv.second.last > std::chrono::seconds(4); });
   }
 
  private:

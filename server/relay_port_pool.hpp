@@ -55,7 +55,9 @@ class RelayPortPool {
     else
       live_[port / 64].fetch_and(~bit, std::memory_order_relaxed);
   }
-  std::size_t capacity() const noexcept { return static_cast<std::size_t>(range_.max - range_.min) + 1; }
+  std::size_t capacity() const noexcept {
+    return static_cast<std::size_t>(range_.max - range_.min) + 1;
+  }
 
  private:
   bool free_locked(std::uint16_t port) const noexcept;

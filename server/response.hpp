@@ -22,8 +22,8 @@ protocol::MessageBuilder begin_error(const protocol::MessageView& request, proto
                                      protocol::MutableByteSpan out) noexcept;
 /// Adds SOFTWARE (if configured), MESSAGE-INTEGRITY(-SHA256) when signing, FINGERPRINT when
 /// the request had one; returns the finished bytes or an empty span if it could not be built.
-protocol::ByteSpan finish_response(protocol::MessageBuilder& b, const protocol::MessageView& request,
-                                   std::string_view software,
+protocol::ByteSpan finish_response(protocol::MessageBuilder& b,
+                                   const protocol::MessageView& request, std::string_view software,
                                    const ResponseSigning& signing = {}) noexcept;
 
 }  // namespace turnd::server

@@ -1,14 +1,14 @@
 #include "server/server.hpp"
 
 #include <sched.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/spdlog.h>
 
-#include "protocol/version.hpp"
 #include "auth/redis/redis_store.hpp"
+#include "protocol/version.hpp"
 #include "server/admin_http.hpp"
 #include "server/metrics_text.hpp"
 
@@ -77,10 +77,18 @@ std::unique_ptr<auth::redis::RedisStore> Server::start_redis() {
   callbacks.on_state = [this](bool up) { redis_up_ = up ? 1 : 0; };
   callbacks.log = [](r::LogLevel level, const std::string& line) {
     switch (level) {
-      case r::LogLevel::Debug: spdlog::debug("redis: {}", line); break;
-      case r::LogLevel::Info: spdlog::info("redis: {}", line); break;
-      case r::LogLevel::Warn: spdlog::warn("redis: {}", line); break;
-      case r::LogLevel::Error: spdlog::error("redis: {}", line); break;
+      case r::LogLevel::Debug:
+        spdlog::debug("redis: {}", line);
+        break;
+      case r::LogLevel::Info:
+        spdlog::info("redis: {}", line);
+        break;
+      case r::LogLevel::Warn:
+        spdlog::warn("redis: {}", line);
+        break;
+      case r::LogLevel::Error:
+        spdlog::error("redis: {}", line);
+        break;
     }
   };
   auto store = std::make_unique<r::RedisStore>(std::move(options), std::move(callbacks));
@@ -105,10 +113,10 @@ void Server::run() {
   credentials_ = services_->credentials;
   std::unique_ptr<AdminHttp> admin;
   if (config_.admin_listen) {
-    admin = std::make_unique<AdminHttp>(
-        control, config_,
-        AdminHooks{[this] { return metrics(); }, [] { return true; },
-                   [this] { return credentials(); }});
+    admin =
+        std::make_unique<AdminHttp>(control, config_,
+                                    AdminHooks{[this] { return metrics(); }, [] { return true; },
+                                               [this] { return credentials(); }});
     admin->start();
   }
   for (auto& s : shards_) threads_.emplace_back([&s] { s->run(); });
@@ -116,7 +124,8 @@ void Server::run() {
   spdlog::info("turnd {} listening on udp+tcp {} with {} shard(s), realm \"{}\"", kVersion,
                describe_listen(config_), config_.threads, config_.realm);
   if (config_.admin_listen)
-    spdlog::info("admin HTTP on {} (/metrics, /healthz, /readyz{})", config_.admin_listen->to_string(),
+    spdlog::info("admin HTTP on {} (/metrics, /healthz, /readyz{})",
+                 config_.admin_listen->to_string(),
                  config_.admin_api_key ? ", /api/v1/turn-credentials" : "");
 
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {

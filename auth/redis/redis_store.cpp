@@ -107,7 +107,7 @@ RedisResult<Done> RedisStore::session(std::chrono::milliseconds& backoff) {
     bool due = SteadyClock::now() >= next_refresh;
     for (int i = 0; *message && i < kMaxCoalesced; ++i) {
       const auto event = parse_event(**message);
-      report(LogLevel::Debug, "redis event: " + (event ? **message : "(not understood)"));
+      report(LogLevel::Debug, (event ? "event: " : "event not understood: ") + **message);
       due = true;
       message = events->wait_message(std::chrono::milliseconds{0}, wake_fd_);
       if (!message) return unexpected(message.error());
@@ -145,13 +145,13 @@ void RedisStore::publish(CredentialsPtr next) {
   const Credentials& before = previous ? *previous : options_.static_credentials;
   if (previous && next->secrets == before.secrets && next->minted == before.minted) return;
   if (callbacks_.on_snapshot) callbacks_.on_snapshot(next);
-  report(LogLevel::Info, "credentials from redis: " + summary(*next));
+  report(LogLevel::Info, "credentials loaded: " + summary(*next));
   const auto now = wall_now();
   for (const auto& [name, old] : before.minted) {
     auto it = next->minted.find(name);
     const bool gone = it == next->minted.end() || !(it->second.md5 == old.md5);
     if (!gone || old.expires <= now) continue;  // expired users need no revocation
-    report(LogLevel::Info, "user " + name + " revoked: closing their allocations");
+    report(LogLevel::Debug, "user " + name + " revoked or re-keyed");
     if (callbacks_.on_revoked) callbacks_.on_revoked(name);
   }
 }
@@ -162,10 +162,10 @@ void RedisStore::set_state(bool up, const std::string& why) {
   up_ = up;
   const std::string url = url_.display();
   if (up) {
-    report(LogLevel::Info, "redis up at " + url);
+    report(LogLevel::Info, "up at " + url);
   } else {
     const Credentials& kept = current_ ? *current_ : options_.static_credentials;
-    report(LogLevel::Warn, "redis unreachable at " + url + ": " + why +
+    report(LogLevel::Warn, "unreachable at " + url + ": " + why +
                                "; serving the last credentials (" + summary(kept) +
                                "), reconnecting with back-off up to " +
                                std::to_string(options_.backoff_max.count()) + " ms");
@@ -179,7 +179,7 @@ void RedisStore::report(LogLevel level, const std::string& line) {
 
 void RedisStore::report_problems(const std::vector<std::string>& problems, bool complete) {
   for (const auto& p : problems)
-    if (!reported_.contains(p)) report(LogLevel::Error, "redis: " + p);
+    if (!reported_.contains(p)) report(LogLevel::Error, p);
   // After a complete load, forget what is fixed, so that it is logged again if it comes back.
   if (complete) reported_.clear();
   reported_.insert(problems.begin(), problems.end());

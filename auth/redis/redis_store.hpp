@@ -47,7 +47,8 @@ struct RedisStoreCallbacks {
   std::function<void(const std::string& user)> on_revoked;
   /// Redis became reachable (true) or unreachable (false); called on changes only.
   std::function<void(bool up)> on_state;
-  /// One line per state change or new problem; never contains a secret.
+  /// One line per state change, snapshot or new problem; never contains a secret. Lines do
+  /// not say "redis" themselves ("up at redis://...", "unreachable at ..."): prefix them.
   std::function<void(LogLevel, const std::string&)> log;
 };
 

@@ -11,8 +11,8 @@ namespace turnd::protocol {
 
 struct ErrorCode {
   static constexpr AttrType kType = AttrType::ErrorCode;
-  std::uint16_t code = 0;     // 300-699
-  std::string_view reason;    // views the message (decode) or the caller's text (encode)
+  std::uint16_t code = 0;   // 300-699
+  std::string_view reason;  // views the message (decode) or the caller's text (encode)
 
   static Result<ErrorCode, AttrError> decode(ByteSpan v, const Header&) noexcept {
     if (v.size() < 4 || v.size() > 4 + 763) return unexpected(AttrError::Malformed);

@@ -20,7 +20,8 @@ struct MessageIntegritySha256 {
   static constexpr AttrType kType = AttrType::MessageIntegritySha256;
   ByteSpan mac;
   static Result<MessageIntegritySha256, AttrError> decode(ByteSpan v, const Header&) noexcept {
-    if (v.size() < 16 || v.size() > 32 || v.size() % 4 != 0) return unexpected(AttrError::Malformed);
+    if (v.size() < 16 || v.size() > 32 || v.size() % 4 != 0)
+      return unexpected(AttrError::Malformed);
     return MessageIntegritySha256{v};
   }
 };

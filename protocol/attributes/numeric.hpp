@@ -36,7 +36,7 @@ struct ByteThenReserved {
     w.write_zeros(3);
   }
 };
-using RequestedTransport = ByteThenReserved<AttrType::RequestedTransport>;  // 17 UDP, 6 TCP
+using RequestedTransport = ByteThenReserved<AttrType::RequestedTransport>;          // 17 UDP, 6 TCP
 using RequestedAddressFamily = ByteThenReserved<AttrType::RequestedAddressFamily>;  // 1, 2
 using AdditionalAddressFamily = ByteThenReserved<AttrType::AdditionalAddressFamily>;  // 2
 
@@ -65,9 +65,7 @@ struct EvenPort {
     if (v.size() != 1 && v.size() != 4) return unexpected(AttrError::Malformed);
     return EvenPort{(v[0] & 0x80) != 0};
   }
-  void encode(ByteWriter& w, const Header&) const noexcept {
-    w.write_u8(reserve_next ? 0x80 : 0);
-  }
+  void encode(ByteWriter& w, const Header&) const noexcept { w.write_u8(reserve_next ? 0x80 : 0); }
 };
 
 /// Attributes with no value (DONT-FRAGMENT, USE-CANDIDATE).

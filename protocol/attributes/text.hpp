@@ -16,7 +16,8 @@ struct BytesAttribute {
   ByteSpan value;
 
   static Result<BytesAttribute, AttrError> decode(ByteSpan v, const Header&) noexcept {
-    if (v.size() > MaxLen || (Fixed != 0 && v.size() != Fixed)) return unexpected(AttrError::Malformed);
+    if (v.size() > MaxLen || (Fixed != 0 && v.size() != Fixed))
+      return unexpected(AttrError::Malformed);
     return BytesAttribute{v};
   }
   void encode(ByteWriter& w, const Header&) const noexcept { w.write_bytes(value); }

@@ -114,7 +114,8 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
   if (!primary_ip) return turn_error(req, StunError::AddressFamilyNotSupported, shard, out);
 
   switch (shard.services().quotas.acquire(req.auth.username)) {
-    case QuotaRegistry::Verdict::Ok: break;
+    case QuotaRegistry::Verdict::Ok:
+      break;
     case QuotaRegistry::Verdict::UserQuota:
       return turn_error(req, StunError::AllocationQuotaReached, shard, out);
     case QuotaRegistry::Verdict::TotalQuota:
@@ -134,8 +135,8 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
     pair = shard.services().ports.take_even_pair(now + std::chrono::seconds{30});
     if (pair) primary = table.open_relay(*primary_ip, pair->port, true, options->dont_fragment);
   } else {
-    primary = table.open_relay(*primary_ip, 0, options->even_port.has_value(),
-                               options->dont_fragment);
+    primary =
+        table.open_relay(*primary_ip, 0, options->even_port.has_value(), options->dont_fragment);
   }
   if (!primary) return turn_error(req, StunError::InsufficientCapacity, shard, out);
   primary->advertised = advertised(primary->bound, config);
@@ -152,7 +153,8 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
       second->advertised = advertised(second->bound, config);
       a->relays.push_back(std::move(*second));
     } else {
-      additional_error = ip6 ? StunError::InsufficientCapacity : StunError::AddressFamilyNotSupported;
+      additional_error =
+          ip6 ? StunError::InsufficientCapacity : StunError::AddressFamilyNotSupported;
     }
   }
 
@@ -180,7 +182,8 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
   a->last_transaction = req.msg.transaction_id();
   a->last_response.assign(reply.begin(), reply.end());
   std::string relayed;
-  for (const auto& r : a->relays) relayed += (relayed.empty() ? "" : ", ") + r.advertised.to_string();
+  for (const auto& r : a->relays)
+    relayed += (relayed.empty() ? "" : ", ") + r.advertised.to_string();
   spdlog::info("allocation {} created: user \"{}\" client {} {} relay {} lifetime {}s", a->id,
                a->username, to_string(req.ctx.transport), req.ctx.client.to_string(), relayed,
                lifetime.count());

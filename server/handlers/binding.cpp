@@ -1,7 +1,6 @@
 // Binding (RFC 8489 §6.3.1): answer with the reflexive transport address.
-#include "server/handlers/handlers.hpp"
-
 #include "protocol/attributes/all.hpp"
+#include "server/handlers/handlers.hpp"
 #include "server/response.hpp"
 
 namespace turnd::server::handlers {

@@ -11,8 +11,7 @@ ByteSpan handle_channel_bind(const TurnRequest& req, Allocation& a, ShardState& 
                              MutableByteSpan out) {
   const auto number = req.msg.get<ChannelNumber>();
   const auto peer = req.msg.get<XorPeerAddress>();
-  if (!number || !peer ||
-      !is_valid_channel(number->value, shard.config().strict_channel_numbers))
+  if (!number || !peer || !is_valid_channel(number->value, shard.config().strict_channel_numbers))
     return turn_error(req, StunError::BadRequest, shard, out);
   if (auto e = check_peer(a, peer->address.ip, shard)) return turn_error(req, *e, shard, out);
 

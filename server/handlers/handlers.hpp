@@ -31,6 +31,7 @@ protocol::ByteSpan handle_channel_bind(const TurnRequest& req, Allocation& a, Sh
                                        protocol::MutableByteSpan out);
 
 /// Send indication (RFC 8656 §10.2): relayed to the peer or silently dropped; never answered.
-void handle_send_indication(const protocol::MessageView& msg, Allocation& a, ShardState& shard) noexcept;
+void handle_send_indication(const protocol::MessageView& msg, Allocation& a,
+                            ShardState& shard) noexcept;
 
 }  // namespace turnd::server::handlers

@@ -28,7 +28,8 @@ ByteSpan handle_refresh(const TurnRequest& req, Allocation& a, ShardState& shard
   a.expires_at = std::chrono::steady_clock::now() + lifetime;
   a.credential_expires = req.auth.expires;
   spdlog::info("allocation {} refreshed: user \"{}\" client {} {} lifetime {}s", a.id, a.username,
-               to_string(a.five_tuple.transport), a.five_tuple.client.to_string(), lifetime.count());
+               to_string(a.five_tuple.transport), a.five_tuple.client.to_string(),
+               lifetime.count());
   auto b = begin_response(req.msg, Class::SuccessResponse, out);
   b.add(Lifetime{static_cast<std::uint32_t>(lifetime.count())});
   return finish_response(b, req.msg, shard.software(), signing_of(req));

@@ -39,7 +39,8 @@ int ReceiveBatch::receive(int fd, std::uint16_t local_port) noexcept {
     d.from = from_sockaddr(from_[i]);
     d.local = {};
     d.local.port = local_port;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
       if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
         in_pktinfo info;
         std::memcpy(&info, CMSG_DATA(c), sizeof info);

@@ -27,7 +27,7 @@ void enable_pktinfo(int fd, bool ipv6);
 struct Datagram {
   protocol::MutableByteSpan payload;  // points into the slot, after the headroom
   protocol::TransportAddress from;
-  protocol::TransportAddress local;   // destination address (from pktinfo) with the socket's port
+  protocol::TransportAddress local;  // destination address (from pktinfo) with the socket's port
   bool truncated = false;
 };
 

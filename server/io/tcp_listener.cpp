@@ -3,8 +3,8 @@
 #include <netinet/tcp.h>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -43,9 +43,7 @@ TcpConnection::TcpConnection(tcp::socket socket, Dispatcher& dispatcher,
   socket_.set_option(tcp::no_delay(true), ec);
 }
 
-void TcpConnection::start() {
-  asio::co_spawn(socket_.get_executor(), read_loop(), asio::detached);
-}
+void TcpConnection::start() { asio::co_spawn(socket_.get_executor(), read_loop(), asio::detached); }
 
 asio::awaitable<void> TcpConnection::read_loop() {
   auto self = shared_from_this();  // keeps the connection alive while the loop runs
@@ -53,9 +51,9 @@ asio::awaitable<void> TcpConnection::read_loop() {
   last_frame_ = std::chrono::steady_clock::now();
   arm_idle_timer();
   while (!closed_) {
-    const std::size_t n = co_await socket_.async_read_some(
-        asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
-        asio::redirect_error(asio::use_awaitable, ec));
+    const std::size_t n =
+        co_await socket_.async_read_some(asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
+                                         asio::redirect_error(asio::use_awaitable, ec));
     if (ec || n == 0) break;
     in_len_ += n;
     process_frames();
@@ -164,7 +162,8 @@ void TcpListener::close() noexcept {
 asio::awaitable<void> TcpListener::accept_loop() {
   boost::system::error_code ec;
   while (acceptor_.is_open()) {
-    tcp::socket socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket socket =
+        co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
     if (ec) {
       // EMFILE and friends: back off briefly instead of spinning.

@@ -42,7 +42,10 @@ udp::socket open_udp_socket(asio::io_context& io, const protocol::TransportAddre
 
 UdpListener::UdpListener(asio::io_context& io, const protocol::TransportAddress& addr,
                          Dispatcher& dispatcher, SendBatch& sends)
-    : socket_(open_udp_socket(io, addr, true)), addr_(addr), dispatcher_(dispatcher), sends_(sends) {
+    : socket_(open_udp_socket(io, addr, true)),
+      addr_(addr),
+      dispatcher_(dispatcher),
+      sends_(sends) {
   enlarge_buffers(socket_.native_handle());
   // Only a wildcard bind needs to learn which local address a datagram was sent to (so the
   // answer leaves from it); a specific bind knows, and skips the per-datagram control message.

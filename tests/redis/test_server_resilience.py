@@ -101,7 +101,7 @@ def test_redis_down_and_back_while_relaying(stack):
         redis.start()  # same port; the data is gone (no persistence), the snapshot is not
         assert wait_for(lambda: metric(server.admin, "turnd_redis_up") == 1), "redis_up stayed 0"
         server.assert_alive()
-        assert server.log_text().count("redis up") >= 2, server.log_tail()
+        assert server.log_text().count("up at redis://") >= 2, server.log_tail()
 
 
 def test_minted_user_expiry_is_enforced(stack):

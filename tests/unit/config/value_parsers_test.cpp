@@ -226,6 +226,9 @@ TEST(ValueParsers, RedisUrl) {
           {"redis://127.0.0.1:0", "port must be 1-65535", false},
           {"redis://127.0.0.1:70000", "port must be 1-65535", false},
           {"redis://127.0.0.1/db", "DB must be a number, e.g. redis://127.0.0.1:6379/0", false},
+          {"redis://user:pw@127.0.0.1", "redis://user:pw@127.0.0.1", true},
+          {"redis://pw@127.0.0.1", "credentials must be :PASSWORD@ or USER:PASSWORD@", false},
+          {"redis://user:@127.0.0.1", "credentials must be :PASSWORD@ or USER:PASSWORD@", false},
       },
       parse_redis_url, [](const std::string& s) { return s; });
 }
