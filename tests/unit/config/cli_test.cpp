@@ -262,11 +262,12 @@ TEST(DefaultSecret, IsDroppedOnceRedisOrUsersAreConfigured) {
   auto with_user = parse_command_line(Args{"--user", "alice:pw"}).config;
   EXPECT_TRUE(drop_superseded_default_secret(with_user));
   EXPECT_TRUE(with_user.auth_secrets.empty());
-  auto own = parse_command_line(Args{"--redis", "redis://127.0.0.1:6379/0", "--auth-secret", "mine"}).config;
+  auto own =
+      parse_command_line(Args{"--redis", "redis://127.0.0.1:6379/0", "--auth-secret", "mine"})
+          .config;
   EXPECT_FALSE(drop_superseded_default_secret(own));
   EXPECT_EQ(own.auth_secrets, std::vector<std::string>{"mine"});
 }
-
 
 }  // namespace
 }  // namespace turnd::config
