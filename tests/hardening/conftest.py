@@ -18,5 +18,6 @@ pytest_generate_tests = _integration.pytest_generate_tests
 pytest_runtest_makereport = _integration.pytest_runtest_makereport
 server_factory = _integration.server_factory
 _servers_still_alive = _integration._servers_still_alive
+require_server_binary = _integration.require_server_binary
 start_server = _integration.start_server
 stop_server = _integration.stop_server
