@@ -201,6 +201,15 @@ def rest_credentials(secret: str, user: str = "interop", ttl: int = 3600) -> tup
     return username, password
 
 
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def sanitizer_reports(log: str) -> list[str]:
+    """A sanitized turnd (asan.* ctest entries) that printed a report has failed, whatever its
+    exit status."""
+    return ["server log contains %r" % m for m in SANITIZER_MARKERS if m in log]
+
+
 def _describe_exit(rc: int) -> str:
     if rc < 0:
         try:
@@ -426,6 +435,7 @@ class TurnServer:
         self.proc = None
         self._release_locks()
         shutil.rmtree(self.workdir, ignore_errors=True)
+        problems += sanitizer_reports(self.log_text())
         if problems:
             self.failure = "; ".join(problems)
             raise ServerFailure(self.failure + "\n" + self.log_tail())
