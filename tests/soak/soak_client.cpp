@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -629,6 +630,16 @@ void Client::progress(const char* event, double t0) {
 }
 
 int Client::run() {
+  // one descriptor per allocation: raise the soft limit to the hard one
+  rlimit nofile{};
+  ::getrlimit(RLIMIT_NOFILE, &nofile);
+  nofile.rlim_cur = nofile.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &nofile);
+  if (nofile.rlim_cur < static_cast<rlim_t>(o_.allocations) + o_.peers + 64) {
+    std::fprintf(stderr, "soak_client: %d allocations need more descriptors than the limit %llu\n",
+                 o_.allocations, static_cast<unsigned long long>(nofile.rlim_cur));
+    return 2;
+  }
   server_ = make_addr(o_.server_ip, o_.server_port);
   ep_ = ::epoll_create1(EPOLL_CLOEXEC);
   sockaddr_in base = make_addr(o_.source_base, 0);

@@ -25,13 +25,19 @@ Environment (defaults = the ctest entry soak.10k):
   SOAK_SOURCES=16              client source addresses 127.0.0.10 ...
   SOAK_SETUP_RATE=1000         new allocations a second during warm-up
   SOAK_THREADS=2               turnd --threads
-  SOAK_RSS_PCT=10, SOAK_RSS_MIB=16, SOAK_MIN_ECHO=0.95
+  SOAK_RSS_PCT=5, SOAK_RSS_MIB=4 RSS tolerance. 10,000 allocations settle at ~32 MB; 120 s of churn
+                               and refreshes then add < 1 MB (allocator settling). 4 MiB catches a
+                               leak of ~1.4 kB per churned allocation or ~160 B per refresh cycle.
+  SOAK_RSS_CHECK=0             no RSS check (asan.soak: ASan's quarantine of freed memory grows RSS
+                               by design; LeakSanitizer at exit checks leaks there instead)
+  SOAK_MIN_ECHO=0.95
   SOAK_REPORT=path             also write the figures as JSON there
 """
 
 import json
 import os
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -55,8 +61,9 @@ def env_num(name, default, kind=int):
 ALLOCATIONS = env_num("SOAK_ALLOCATIONS", 10000)
 SECONDS = env_num("SOAK_SECONDS", 120, float)
 WARMUP = env_num("SOAK_WARMUP", 30, float)
-RSS_PCT = env_num("SOAK_RSS_PCT", 10, float)
-RSS_MIB = env_num("SOAK_RSS_MIB", 16, float)
+RSS_PCT = env_num("SOAK_RSS_PCT", 5, float)
+RSS_MIB = env_num("SOAK_RSS_MIB", 4, float)
+RSS_CHECK = os.environ.get("SOAK_RSS_CHECK", "1") == "1"
 MIN_ECHO = env_num("SOAK_MIN_ECHO", 0.95, float)
 
 
@@ -137,6 +144,10 @@ def server_flags(binary):
 
 def test_soak(tmp_path):
     client = soak_client()
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    need = ALLOCATIONS + ALLOCATIONS // 5 + 200  # turnd: a relay socket per allocation + TCP
+    assert hard == resource.RLIM_INFINITY or hard >= need, \
+        f"the hard descriptor limit ({hard}) is below the {need} this soak needs (ulimit -Hn)"
     binary = procs.turnd_binary()
     secret = "soak-" + os.urandom(8).hex()
     port = procs.free_port()
@@ -242,6 +253,8 @@ def test_soak(tmp_path):
     assert m_end is True, f"allocations, relay ports or TCP connections not back to 0: {m_end}"
     assert fds_settled is True, f"descriptors: {fds0} before the load, {fds_settled} after"
     assert len(steady) >= 3, f"too few RSS samples in the steady phase ({len(steady)})"
+    if not RSS_CHECK:
+        return
     allowed = max(rss_warm * RSS_PCT / 100, RSS_MIB * 1024)
     assert rss_peak - rss_warm <= allowed, \
         (f"RSS grew {rss_peak - rss_warm} kB after warm-up (from {rss_warm} kB; allowed {allowed:.0f} kB)"
