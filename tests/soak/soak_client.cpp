@@ -466,8 +466,8 @@ void Client::on_response(int i, const Response& r) {
   switch (a.st) {
     case State::Alloc:
       ++s_.created;
-      a.st = State::Perm;
-      send_request(i, kCreatePermission, true);
+      a.st = draining_ ? State::Deleting : State::Perm;
+      send_request(i, draining_ ? kRefresh : kCreatePermission, true);
       break;
     case State::Refresh:
       ++s_.refreshes;
@@ -695,8 +695,9 @@ int Client::run() {
       drain_deadline = now + 60;
       for (int i = 0; i < o_.allocations; ++i) {
         Alloc& a = allocs_[i];
-        if (a.st == State::Off) continue;
         a.recreate = false;
+        // an Allocate in flight is deleted once it is answered (on_response)
+        if (a.st == State::Off || a.st == State::AllocUnauth || a.st == State::Alloc) continue;
         a.st = State::Deleting;  // an answer still pending for another request is ignored
         send_request(i, kRefresh, true);
       }
