@@ -125,6 +125,7 @@ AuthResult Authenticator::check(const MessageView& request, const IpAddress& cli
     auto r = verify_with_password(request, username, rest_password(secret, username), *alg);
     if (r.verdict == Verdict::Ok) {
       r.expires = rest->expiry + options_.clock_skew;
+      r.user_offset = r.username.size() - rest->user.size();
       return r;
     }
   }

@@ -27,10 +27,17 @@ enum class Verdict : std::uint8_t {
 };
 
 struct AuthResult {
+  /// The user a quota counts: the user id of a REST username without its expiry, so that each
+  /// fresh credential of one user does not bring a fresh quota.
+  std::string_view quota_user() const noexcept {
+    return std::string_view{username}.substr(user_offset);
+  }
+
   Verdict verdict = Verdict::Challenge;
   protocol::IntegrityKey key;  // Ok: sign the response with this
   protocol::IntegrityAlg alg = protocol::IntegrityAlg::Sha1;
-  std::string username;                             // Ok: as sent (resolved from USERHASH)
+  std::string username;         // Ok: as sent (resolved from USERHASH)
+  std::size_t user_offset = 0;  // Ok: where the user id starts in `username` (after a REST expiry)
   std::optional<std::chrono::sys_seconds> expires;  // Ok + REST or minted credential: its expiry
   std::string_view reason;                          // why not Ok, for debug logs
 };

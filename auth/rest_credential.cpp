@@ -14,6 +14,9 @@ std::optional<RestUsername> parse_rest_username(std::string_view username,
   long long expiry = 0;
   auto [end, ec] = std::from_chars(username.data(), username.data() + sep, expiry);
   if (ec != std::errc{} || end != username.data() + sep || expiry < 0) return std::nullopt;
+  // Later than 9999-12-31 is no expiry a backend means; refusing it here also keeps every
+  // later `expiry + clock_skew` far from overflowing.
+  if (expiry > kMaxRestExpiry) return std::nullopt;
   return RestUsername{std::chrono::sys_seconds{std::chrono::seconds{expiry}},
                       username.substr(sep + 1)};
 }

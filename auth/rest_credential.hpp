@@ -15,7 +15,11 @@ struct RestUsername {
   std::string_view user;  // views the username
 };
 
-/// Splits a REST username; nullopt when it does not start with a decimal expiry and SEP.
+/// The latest expiry a REST username may carry: 9999-12-31T23:59:59Z.
+inline constexpr long long kMaxRestExpiry = 253'402'300'799;
+
+/// Splits a REST username; nullopt when it does not start with a decimal expiry (at most
+/// kMaxRestExpiry) and SEP.
 std::optional<RestUsername> parse_rest_username(std::string_view username, char separator) noexcept;
 
 /// base64(HMAC-SHA1(secret, username)): the password a backend hands out with the username.

@@ -67,8 +67,15 @@ struct Config {
   unsigned total_quota = 0;                 ///< allocations in total, 0 = bounded by ports only
   unsigned max_permissions_per_allocation = 64;
   unsigned max_channels_per_allocation = 64;
-  bool strict_channel_numbers = false;            ///< true: only RFC 8656 0x4000-0x4FFF
-  unsigned max_unauthenticated_per_second = 500;  ///< 401/438 per source IP, 0 = off
+  bool strict_channel_numbers = false;  ///< true: only RFC 8656 0x4000-0x4FFF
+  /// UDP replies to unauthenticated requests that are larger than the request (401, 438, 400,
+  /// 420, Binding): per source IP (IPv6 /64) across all shards, and bytes/s for all sources.
+  unsigned max_unauthenticated_per_second = 500;               ///< 0 = off
+  unsigned max_unauthenticated_bytes_per_second = 12'500'000;  ///< 100 Mbit/s; 0 = off
+  unsigned max_connections_per_source = 32;        ///< TCP, per source IP (IPv6 /64); 0 = unlimited
+  unsigned max_connections = 10000;                ///< TCP in total; 0 = unlimited
+  std::chrono::seconds first_message_timeout{10};  ///< until the first valid STUN message
+  std::chrono::seconds connection_idle_timeout{300};  ///< no complete frame for this long
 
   // admin
   std::optional<protocol::TransportAddress> admin_listen;  ///< e.g. 127.0.0.1:9641

@@ -284,10 +284,71 @@ constexpr std::array kSettings = {
     },
     Setting{
         .key = "limits.max_unauthenticated_per_second",
+        .flag = "--max-unauthenticated-per-second",
+        .metavar = "N",
         .example = "500",
+        .help = "UDP replies to unauthenticated requests per source IP (IPv6: /64) and second, "
+                "0 = off (default 500)",
         .set =
             [](Config& c, std::string_view t) {
               return assign(c.max_unauthenticated_per_second, parse_unsigned(t, 0, kUnlimited));
+            },
+    },
+    Setting{
+        .key = "limits.max_unauthenticated_bytes_per_second",
+        .flag = "--max-unauthenticated-bytes-per-second",
+        .metavar = "N",
+        .example = "12500000",
+        .help = "Bytes per second of UDP replies to unauthenticated requests, all sources "
+                "together, 0 = off (default 12500000)",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.max_unauthenticated_bytes_per_second,
+                            parse_unsigned(t, 0, kUnlimited));
+            },
+    },
+    Setting{
+        .key = "limits.max_connections_per_source",
+        .flag = "--max-connections-per-source",
+        .metavar = "N",
+        .example = "32",
+        .help = "TCP connections from one source IP (IPv6: /64), 0 = unlimited (default 32)",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.max_connections_per_source, parse_unsigned(t, 0, kUnlimited));
+            },
+    },
+    Setting{
+        .key = "limits.max_connections",
+        .flag = "--max-connections",
+        .metavar = "N",
+        .example = "10000",
+        .help = "TCP connections in total, 0 = unlimited (default 10000)",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.max_connections, parse_unsigned(t, 0, kUnlimited));
+            },
+    },
+    Setting{
+        .key = "limits.first_message_timeout",
+        .flag = "--first-message-timeout",
+        .metavar = "DURATION",
+        .example = "10s",
+        .help = "Close a TCP connection that sent no valid STUN message by then (default 10s)",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.first_message_timeout, parse_duration(t, seconds{1}, kOneHour));
+            },
+    },
+    Setting{
+        .key = "limits.connection_idle_timeout",
+        .flag = "--connection-idle-timeout",
+        .metavar = "DURATION",
+        .example = "5m",
+        .help = "Close a TCP connection idle this long (default 300s)",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.connection_idle_timeout, parse_duration(t, seconds{1}, kOneDay));
             },
     },
     Setting{

@@ -1,5 +1,7 @@
 #include "server/allocation.hpp"
 
+#include <algorithm>
+
 namespace turnd::server {
 
 RelayEndpoint* Allocation::relay_for(protocol::Family f) noexcept {
@@ -12,6 +14,21 @@ bool Allocation::has_permission(const protocol::IpAddress& peer, SteadyTime now)
   for (const auto& p : permissions)
     if (p.peer == peer) return now < p.expires_at;
   return false;
+}
+
+bool Allocation::has_room_for_permissions(std::size_t added, SteadyTime now, std::size_t max) {
+  std::erase_if(permissions, [&](const Permission& p) { return now >= p.expires_at; });
+  return permissions.size() + added <= max;
+}
+
+void Allocation::install_permission(const protocol::IpAddress& peer, SteadyTime now) {
+  for (auto& p : permissions) {
+    if (p.peer == peer) {
+      p.expires_at = now + kPermissionLifetime;
+      return;
+    }
+  }
+  permissions.push_back({peer, now + kPermissionLifetime});
 }
 
 const ChannelBinding* Allocation::channel_by_number(std::uint16_t number,

@@ -68,6 +68,7 @@ struct Allocation {
   FiveTuple five_tuple;
   ClientSink* sink = nullptr;  // the listener or connection the client's traffic uses
   std::string username;
+  std::string quota_user;  // what QuotaRegistry counts (the user id of a REST username)
   protocol::IntegrityKey key;
   protocol::IntegrityAlg alg = protocol::IntegrityAlg::Sha1;
   std::optional<std::chrono::sys_seconds> credential_expires;  // REST credential
@@ -86,6 +87,11 @@ struct Allocation {
     return const_cast<Allocation*>(this)->relay_for(f);
   }
   bool has_permission(const protocol::IpAddress& peer, SteadyTime now) const noexcept;
+  /// Whether `added` new permissions fit in `max` once expired ones are dropped. CreatePermission
+  /// and ChannelBind both ask it before changing anything (all or nothing).
+  bool has_room_for_permissions(std::size_t added, SteadyTime now, std::size_t max);
+  /// Installs the permission for `peer`, or refreshes it for another 300 s (RFC 8656 §9).
+  void install_permission(const protocol::IpAddress& peer, SteadyTime now);
   const ChannelBinding* channel_by_number(std::uint16_t number, SteadyTime now) const noexcept;
   const ChannelBinding* channel_by_peer(const protocol::TransportAddress& peer,
                                         SteadyTime now) const noexcept;

@@ -8,6 +8,7 @@
 #include "protocol/attributes/address.hpp"
 #include "protocol/channel_data.hpp"
 #include "server/io/udp_listener.hpp"
+#include "server/log_text.hpp"
 
 namespace turnd::server {
 
@@ -32,7 +33,11 @@ Allocation& AllocationTable::insert(std::unique_ptr<Allocation> a) {
   ++counters_.allocations_created;
   counters_.allocations.fetch_add(1, std::memory_order_relaxed);
   by_id_[ref.id] = &ref;
-  for (const auto& r : ref.relays) by_port_[r.bound.port] = &ref;
+  for (const auto& r : ref.relays) {
+    by_port_[r.bound.port] = &ref;
+    services_.live_relays.add(r.bound);
+    if (r.advertised != r.bound) services_.live_relays.add(r.advertised);
+  }
   by_tuple_[ref.five_tuple] = std::move(a);
   for (std::size_t i = 0; i < ref.relays.size(); ++i) wait_relay(ref.id, i);
   return ref;
@@ -45,27 +50,20 @@ void AllocationTable::remove(Allocation& a, std::string_view reason) {
       "allocation {} {}: user \"{}\" client {} {} after {}s; to peer {} pkts {} bytes, from peer "
       "{} "
       "pkts {} bytes",
-      a.id, reason, a.username, to_string(a.five_tuple.transport), a.five_tuple.client.to_string(),
-      seconds.count(), a.counters.packets_to_peer, a.counters.bytes_to_peer,
-      a.counters.packets_from_peer, a.counters.bytes_from_peer);
+      a.id, reason, logsafe(a.username), to_string(a.five_tuple.transport),
+      a.five_tuple.client.to_string(), seconds.count(), a.counters.packets_to_peer,
+      a.counters.bytes_to_peer, a.counters.packets_from_peer, a.counters.bytes_from_peer);
   for (auto& r : a.relays) {
-    boost::system::error_code ec;
-    r.socket.close(ec);
-    services_.ports.give_back(r.bound.port);
+    services_.live_relays.remove(r.bound);
+    if (r.advertised != r.bound) services_.live_relays.remove(r.advertised);
     by_port_.erase(r.bound.port);
+    release_relay(r);
   }
-  services_.quotas.release(a.username);
+  services_.quotas.release(a.quota_user);
   ++(reason == "expired" ? counters_.allocations_expired : counters_.allocations_deleted);
   counters_.allocations.fetch_sub(1, std::memory_order_relaxed);
   by_id_.erase(a.id);
   by_tuple_.erase(a.five_tuple);  // destroys `a`
-}
-
-void AllocationTable::remove_by_sink(const ClientSink* sink) {
-  std::vector<Allocation*> doomed;
-  for (auto& [t, a] : by_tuple_)
-    if (a->sink == sink) doomed.push_back(a.get());
-  for (auto* a : doomed) remove(*a, "closed with its connection");
 }
 
 void AllocationTable::remove_by_user(std::string_view user) {
@@ -75,35 +73,54 @@ void AllocationTable::remove_by_user(std::string_view user) {
   for (auto* a : doomed) remove(*a, "closed: credential revoked");
 }
 
+namespace {
+/// A relay port taken from the pool, given back on every path that does not keep it.
+class PortLease {
+ public:
+  PortLease(RelayPortPool& pool, std::uint16_t port) noexcept : pool_(pool), port_(port) {}
+  ~PortLease() {
+    if (port_ != 0) pool_.give_back(port_);
+  }
+  PortLease(const PortLease&) = delete;
+  PortLease& operator=(const PortLease&) = delete;
+  std::uint16_t port() const noexcept { return port_; }
+  std::uint16_t keep() noexcept { return std::exchange(port_, 0); }
+
+ private:
+  RelayPortPool& pool_;
+  std::uint16_t port_;
+};
+}  // namespace
+
 std::optional<RelayEndpoint> AllocationTable::open_relay(const IpAddress& ip, std::uint16_t port,
                                                          bool even, bool dont_fragment) {
-  // A port can be taken by another process on the host: try a few before giving up.
+  // A port can be taken by another process on the host: try a few before giving up. Any other
+  // failure (EMFILE, ENFILE, ENOBUFS...) will not go away by trying another port.
   for (int attempt = 0; attempt < 8; ++attempt) {
-    std::uint16_t p = port;
-    if (p == 0) {
-      auto taken = services_.ports.take(even);
-      if (!taken) return std::nullopt;
-      p = *taken;
-    }
-    try {
-      auto socket = io::open_udp_socket(io_, TransportAddress{ip, p}, false);
+    std::optional<std::uint16_t> taken = port;
+    if (port == 0) taken = services_.ports.take(even);
+    if (!taken) break;  // the range is exhausted
+    PortLease lease{services_.ports, *taken};
+    boost::system::error_code ec;
+    auto socket = io::try_open_udp_socket(io_, TransportAddress{ip, lease.port()}, false, ec);
+    if (socket) {
       if (dont_fragment && ip.is_v4()) {
         int mode = IP_PMTUDISC_DO;
-        ::setsockopt(socket.native_handle(), IPPROTO_IP, IP_MTU_DISCOVER, &mode, sizeof mode);
+        ::setsockopt(socket->native_handle(), IPPROTO_IP, IP_MTU_DISCOVER, &mode, sizeof mode);
       }
-      RelayEndpoint r{std::move(socket)};
-      r.bound = TransportAddress{ip, p};
-      services_.ports.set_live(p, true);
+      RelayEndpoint r{std::move(*socket)};
+      r.bound = TransportAddress{ip, lease.port()};
       r.advertised = r.bound;
+      lease.keep();
       return r;
-    } catch (const std::system_error&) {
-      if (port != 0) {  // a reserved port: nothing else to try
-        services_.ports.give_back(p);
-        return std::nullopt;
-      }
-      services_.ports.give_back(p);  // someone else holds it now; random picks move on
+    }
+    if (port != 0 || ec != boost::asio::error::address_in_use) {
+      if (ec != boost::asio::error::address_in_use)
+        spdlog::warn("relay socket on {} failed: {}", ip.to_string(), ec.message());
+      break;
     }
   }
+  ++counters_.relay_open_failed;
   return std::nullopt;
 }
 
@@ -153,6 +170,10 @@ void AllocationTable::on_relay_readable(Allocation& a, RelayEndpoint& relay) noe
 void AllocationTable::relay_to_client(Allocation& a, const TransportAddress& from,
                                       MutableByteSpan data, const std::uint8_t* buffer_start,
                                       SteadyTime now) noexcept {
+  // Every caller passes at most one relay slot; a larger payload could not be framed with a
+  // 16-bit length, so it is never sent (a fuzz or logic error must not become a forged frame).
+  TURND_ASSERT(data.size() <= kMaxRelayPayload);
+  if (data.size() > kMaxRelayPayload) return;
   std::uint8_t* payload = data.data();
   const auto len = static_cast<std::uint16_t>(data.size());
   const bool stream = a.sink->is_stream();
@@ -207,11 +228,7 @@ bool AllocationTable::hand_over(Allocation& from, const RelayEndpoint& relay,
   Allocation& target = *it->second;
   const RelayEndpoint* target_relay = target.relay_for(peer.ip.family);
   if (target_relay == nullptr || target_relay->advertised != peer) return false;
-  if (data.size() > handover_.size() - io::kHeadroom - 4) return true;  // cannot be a datagram
-  ++from.counters.packets_to_peer;
-  from.counters.bytes_to_peer += data.size();
-  ++counters_.packets_to_peer;
-  counters_.bytes_to_peer.add(data.size());
+  count_to_peer(from, data.size());
   const SteadyTime now = std::chrono::steady_clock::now();
   if (!target.has_permission(relay.advertised.ip, now)) {
     ++counters_.peer_packets_without_permission;
@@ -223,22 +240,33 @@ bool AllocationTable::hand_over(Allocation& from, const RelayEndpoint& relay,
   return true;
 }
 
+void AllocationTable::count_to_peer(Allocation& a, std::size_t bytes) noexcept {
+  ++a.counters.packets_to_peer;
+  a.counters.bytes_to_peer += bytes;
+  ++counters_.packets_to_peer;
+  counters_.bytes_to_peer.add(bytes);
+}
+
 void AllocationTable::send_to_peer(Allocation& a, const TransportAddress& peer,
                                    ByteSpan data) noexcept {
   RelayEndpoint* relay = a.relay_for(peer.ip.family);
   if (relay == nullptr) return;
+  // One size rule for every path: what does not fit a relay slot is not relayed, whether it
+  // would cross the kernel (where the receiving relay socket would truncate and drop it) or
+  // be handed over inside the process (where it used to overflow a 16-bit length field).
+  if (data.size() > kMaxRelayPayload) {
+    ++counters_.relay_oversize_dropped;
+    return;
+  }
   if (services_.is_own_address(peer.ip) && hand_over(a, *relay, peer, data)) return;
-  // The server's own addresses are reachable only on live relay ports (relay to relay when
-  // both ends of a call use this server), never other services on the host, unless the
-  // operator allowed that range explicitly.
-  if (services_.is_guarded_own_address(peer.ip) && !services_.ports.is_live(peer.port)) {
+  // The server's own addresses are reachable only at the exact relayed address of a live
+  // allocation (relay to relay when both ends of a call use this server), never other
+  // services on the host, unless the operator allowed that range explicitly.
+  if (services_.is_guarded_own_address(peer.ip) && !services_.live_relays.contains(peer)) {
     ++counters_.channel_data_dropped;
     return;
   }
-  ++a.counters.packets_to_peer;
-  a.counters.bytes_to_peer += data.size();
-  ++counters_.packets_to_peer;
-  counters_.bytes_to_peer.add(data.size());
+  count_to_peer(a, data.size());
   sends_.enqueue(relay->socket.native_handle(), data, peer, nullptr);
 }
 

@@ -15,6 +15,10 @@
 
 namespace turnd::server {
 
+/// Largest payload relayed in either direction: one relay slot. A peer's larger datagram is
+/// truncated by the kernel into the slot and dropped; a client's is dropped before sending.
+inline constexpr std::size_t kMaxRelayPayload = io::kSlotPayload;
+
 class AllocationTable {
  public:
   AllocationTable(boost::asio::io_context& io, SharedServices& services, io::SendBatch& sends,
@@ -26,8 +30,6 @@ class AllocationTable {
   Allocation& insert(std::unique_ptr<Allocation> a);
   /// Closes the relay sockets, returns the ports and the quota, logs the totals.
   void remove(Allocation& a, std::string_view reason);
-  /// Removes every allocation whose client uses `sink` (a TCP connection that closed).
-  void remove_by_sink(const ClientSink* sink);
   /// Removes every allocation of `user` (its credential was revoked).
   void remove_by_user(std::string_view user);
 
@@ -62,6 +64,7 @@ class AllocationTable {
   bool hand_over(Allocation& from, const RelayEndpoint& relay,
                  const protocol::TransportAddress& peer, protocol::ByteSpan data) noexcept;
   void sweep();
+  void count_to_peer(Allocation& a, std::size_t bytes) noexcept;
 
   boost::asio::io_context& io_;
   SharedServices& services_;
@@ -71,7 +74,9 @@ class AllocationTable {
   std::unordered_map<FiveTuple, std::unique_ptr<Allocation>, FiveTupleHash> by_tuple_;
   std::unordered_map<std::uint64_t, Allocation*> by_id_;
   std::unordered_map<std::uint16_t, Allocation*> by_port_;  // relay port -> allocation
-  std::vector<std::uint8_t> handover_ = std::vector<std::uint8_t>(io::kHeadroom + 65536 + 4);
+  // One relay slot, as the kernel path delivers: headroom, payload, stream padding.
+  std::vector<std::uint8_t> handover_ =
+      std::vector<std::uint8_t>(io::kHeadroom + kMaxRelayPayload + 4);
   io::ReceiveBatch relay_batch_;
   std::uint64_t indication_counter_ = 0;
 };

@@ -5,6 +5,7 @@
 #include "protocol/attributes/all.hpp"
 #include "protocol/channel_data.hpp"
 #include "server/handlers/handlers.hpp"
+#include "server/log_text.hpp"
 #include "server/response.hpp"
 
 namespace turnd::server {
@@ -49,7 +50,16 @@ bool is_turn_request(std::uint16_t method) {
 }  // namespace
 
 ByteSpan Dispatcher::on_client_message(const ClientContext& ctx, MutableByteSpan in) noexcept {
-  if (looks_like_stun(in)) return on_stun(ctx, in);
+  if (looks_like_stun(in)) {
+    authenticated_ = false;
+    const ByteSpan reply = on_stun(ctx, in);
+    // Over UDP the source may be spoofed: a reply to an unauthenticated request that is larger
+    // than the request (401, 438, 400, 420, Binding) is within the anti-amplification limits.
+    if (reply.empty() || authenticated_ || ctx.transport != Transport::Udp ||
+        reply.size() <= in.size())
+      return reply;
+    return within_amplification_limits(ctx, reply.size()) ? reply : ByteSpan{};
+  }
   if (looks_like_channel_data(in)) {
     on_channel_data(ctx, in);
     return {};
@@ -58,8 +68,28 @@ ByteSpan Dispatcher::on_client_message(const ClientContext& ctx, MutableByteSpan
   return {};
 }
 
-void Dispatcher::on_connection_closed(const ClientSink* sink) noexcept {
-  shard_.allocations().remove_by_sink(sink);
+bool Dispatcher::within_amplification_limits(const ClientContext& ctx,
+                                             std::size_t reply_size) noexcept {
+  const auto now = std::chrono::steady_clock::now();
+  if (!shard_.services().unauthenticated_replies.allow(ctx.client.ip, now)) {
+    ++shard_.counters().unauthenticated_limited_source;
+    return false;
+  }
+  if (!shard_.unauthenticated_bytes().allow(reply_size, now)) {
+    ++shard_.counters().unauthenticated_limited_global;
+    return false;
+  }
+  return true;
+}
+
+bool Dispatcher::has_allocation(const ClientContext& ctx) noexcept {
+  return shard_.allocations().find({ctx.client, ctx.local, ctx.transport}) != nullptr;
+}
+
+void Dispatcher::on_connection_closed(const ClientContext& ctx) noexcept {
+  // A stream's 5-tuple is the connection: it has at most this one allocation (RFC 8656 §3.1).
+  if (Allocation* a = shard_.allocations().find({ctx.client, ctx.local, ctx.transport}))
+    shard_.allocations().remove(*a, "closed with its connection");
 }
 
 void Dispatcher::on_channel_data(const ClientContext& ctx, ByteSpan in) noexcept {
@@ -110,19 +140,14 @@ ByteSpan Dispatcher::on_stun(const ClientContext& ctx, ByteSpan in) noexcept {
 ByteSpan Dispatcher::challenge(const MessageView& msg, const ClientContext& ctx,
                                const auth::AuthResult& result) noexcept {
   ++shard_.counters().auth_failures;
-  // Over UDP the source may be spoofed: cap the challenges one address can draw.
-  if (ctx.transport == Transport::Udp &&
-      !shard_.challenge_limiter().allow(ctx.client.ip, std::chrono::steady_clock::now())) {
-    ++shard_.counters().challenges_limited;
-    return {};
-  }
   const auto e = result.verdict == auth::Verdict::StaleNonce   ? StunError::StaleNonce
                  : result.verdict == auth::Verdict::BadRequest ? StunError::BadRequest
                                                                : StunError::Unauthorized;
   if (result.verdict != auth::Verdict::Challenge || msg.has(AttrType::MessageIntegrity) ||
       msg.has(AttrType::MessageIntegritySha256))
-    spdlog::debug("{} from {}: {} ({})", method_name(msg.method()), ctx.client.to_string(),
-                  static_cast<int>(e), result.reason);
+    spdlog::debug("{} from {}: {} ({}), user \"{}\"", method_name(msg.method()),
+                  ctx.client.to_string(), static_cast<int>(e), logsafe(result.reason),
+                  logsafe(msg.get<Username>() ? msg.get<Username>()->text() : ""));
   auto b = begin_error(msg, e, reply_);
   if (e != StunError::BadRequest) {
     // RFC 8489 §9.2.4: REALM and a fresh NONCE, and the algorithms we accept (§14.11).
@@ -139,6 +164,7 @@ ByteSpan Dispatcher::on_turn_request(const MessageView& msg, const ClientContext
   try {
     const auto result = shard_.auth().check(msg, ctx.client.ip, auth::Clock::now());
     if (result.verdict != auth::Verdict::Ok) return challenge(msg, ctx, result);
+    authenticated_ = true;
 
     handlers::TurnRequest req{msg, ctx, result, {ctx.client, ctx.local, ctx.transport}};
     const auto method = static_cast<Method>(msg.method());
@@ -176,7 +202,7 @@ ByteSpan Dispatcher::on_turn_request(const MessageView& msg, const ClientContext
   } catch (const std::exception& e) {
     // Allocation failures (bad_alloc, a socket error) answer 500 instead of killing the shard.
     spdlog::error("{} from {} failed: {}", method_name(msg.method()), ctx.client.to_string(),
-                  e.what());
+                  logsafe(e.what()));
     auto b = begin_error(msg, StunError::ServerError, reply_);
     return finish_response(b, msg, shard_.software());
   }

@@ -24,8 +24,10 @@ class Dispatcher {
                                        protocol::MutableByteSpan in) noexcept;
   /// Sends the datagrams that handling queued (relay sends are batched per event).
   void flush() noexcept { shard_.sends().flush(); }
-  /// A stream connection closed: its allocations go with it (RFC 8656 §3.1).
-  void on_connection_closed(const ClientSink* sink) noexcept;
+  /// A stream connection closed: its allocation goes with it (RFC 8656 §3.1).
+  void on_connection_closed(const ClientContext& ctx) noexcept;
+  /// Whether the client of `ctx` holds an allocation on this shard.
+  bool has_allocation(const ClientContext& ctx) noexcept;
 
  private:
   protocol::ByteSpan on_stun(const ClientContext& ctx, protocol::ByteSpan in) noexcept;
@@ -35,9 +37,11 @@ class Dispatcher {
                                const auth::AuthResult& result) noexcept;
   void on_indication(const protocol::MessageView& msg, const ClientContext& ctx) noexcept;
   void on_channel_data(const ClientContext& ctx, protocol::ByteSpan in) noexcept;
+  bool within_amplification_limits(const ClientContext& ctx, std::size_t reply_size) noexcept;
 
   ShardState& shard_;
   std::array<std::uint8_t, 4096> reply_{};  // replies are small; one scratch per shard
+  bool authenticated_ = false;              // the message being handled passed authentication
 };
 
 }  // namespace turnd::server

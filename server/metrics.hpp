@@ -28,7 +28,9 @@ struct ShardCounters {
   Counter dropped_malformed;
   Counter bad_requests;
   Counter auth_failures;
-  Counter challenges_limited;  // 401/438 not sent: the source exceeded its rate
+  // Replies to unauthenticated UDP requests not sent: the source exceeded its rate, or all
+  // sources together exceeded the byte cap (anti-amplification).
+  Counter unauthenticated_limited_source, unauthenticated_limited_global;
   Counter channel_data_dropped;
   Counter allocations_created;
   Counter allocations_deleted;
@@ -36,7 +38,12 @@ struct ShardCounters {
   Counter packets_to_peer, bytes_to_peer;
   Counter packets_from_peer, bytes_from_peer;
   Counter peer_packets_without_permission;
-  Counter send_dropped;  // datagrams the kernel refused (full buffer, unreachable)
+  Counter send_dropped;            // datagrams the kernel refused (full buffer, unreachable)
+  Counter relay_oversize_dropped;  // client -> peer datagrams larger than a relay slot
+  Counter relay_open_failed;       // relay sockets that could not be opened (ports, fds)
+  Counter tcp_refused_per_source, tcp_refused_total;
+  Counter tcp_closed_first_message_timeout, tcp_closed_idle_timeout, tcp_closed_not_stun;
+  Counter tcp_write_dropped;  // frames not queued: the client does not read
   std::atomic<std::int64_t> allocations{0};
 };
 

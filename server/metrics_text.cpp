@@ -17,6 +17,19 @@ std::uint64_t sum(std::span<const ShardCounters* const> shards, F&& field) {
   for (const auto* s : shards) total += field(*s);
   return total;
 }
+struct Labelled {
+  std::string_view value;
+  const Counter ShardCounters::*field;
+};
+
+/// One counter family with one label, a sample per label value, summed over the shards.
+void labelled(std::string& out, std::span<const ShardCounters* const> shards, std::string_view name,
+              std::string_view help, std::string_view label, std::initializer_list<Labelled> rows) {
+  family(out, name, "counter", help);
+  for (const auto& row : rows)
+    out += fmt::format("{}{{{}=\"{}\"}} {}\n", name, label, row.value,
+                       sum(shards, [&](const ShardCounters& s) { return (s.*row.field).get(); }));
+}
 }  // namespace
 
 std::string render_metrics(std::span<const ShardCounters* const> shards, const ProcessGauges& g) {
@@ -39,8 +52,6 @@ std::string render_metrics(std::span<const ShardCounters* const> shards, const P
        &ShardCounters::bad_requests},
       {"turnd_auth_failures_total", "Requests answered 401, 438 or 400 by authentication.",
        &ShardCounters::auth_failures},
-      {"turnd_challenges_rate_limited_total", "Challenges not sent: the source exceeded its rate.",
-       &ShardCounters::challenges_limited},
       {"turnd_allocations_created_total", "Allocations created.",
        &ShardCounters::allocations_created},
       {"turnd_allocations_deleted_total", "Allocations deleted by clients or connection close.",
@@ -54,12 +65,34 @@ std::string render_metrics(std::span<const ShardCounters* const> shards, const P
        &ShardCounters::peer_packets_without_permission},
       {"turnd_send_dropped_total", "Datagrams the kernel refused to send.",
        &ShardCounters::send_dropped},
+      {"turnd_relay_oversize_dropped_total",
+       "Client datagrams to a peer larger than a relay slot (2048 bytes), dropped.",
+       &ShardCounters::relay_oversize_dropped},
+      {"turnd_relay_open_failed_total",
+       "Relay sockets that could not be opened (ports exhausted, descriptors, buffers).",
+       &ShardCounters::relay_open_failed},
+      {"turnd_tcp_write_dropped_total", "Frames not queued to a TCP client that does not read.",
+       &ShardCounters::tcp_write_dropped},
   };
   for (const auto& row : kCounters) {
     family(out, row.name, "counter", row.help);
     out += fmt::format("{} {}\n", row.name,
                        sum(shards, [&](const ShardCounters& s) { return (s.*row.field).get(); }));
   }
+  labelled(out, shards, "turnd_unauthenticated_limited_total",
+           "Replies to unauthenticated UDP requests not sent (anti-amplification limits).", "scope",
+           {{"source", &ShardCounters::unauthenticated_limited_source},
+            {"global", &ShardCounters::unauthenticated_limited_global}});
+  labelled(out, shards, "turnd_tcp_connections_refused_total",
+           "TCP connections closed at accept by a connection limit.", "reason",
+           {{"per_source", &ShardCounters::tcp_refused_per_source},
+            {"total", &ShardCounters::tcp_refused_total}});
+  labelled(out, shards, "turnd_tcp_closed_total", "TCP connections closed by the server.", "reason",
+           {{"first_message_timeout", &ShardCounters::tcp_closed_first_message_timeout},
+            {"idle_timeout", &ShardCounters::tcp_closed_idle_timeout},
+            {"not_stun", &ShardCounters::tcp_closed_not_stun}});
+  family(out, "turnd_tcp_connections", "gauge", "Open TCP connections.");
+  out += fmt::format("turnd_tcp_connections {}\n", g.tcp_connections);
   family(out, "turnd_relayed_packets_total", "counter", "Packets relayed, by direction.");
   out += fmt::format("turnd_relayed_packets_total{{direction=\"to_peer\"}} {}\n",
                      sum(shards, [](const ShardCounters& s) { return s.packets_to_peer.get(); }));

@@ -14,6 +14,7 @@ struct ProcessGauges {
   std::size_t relay_ports_capacity = 0;
   int redis_up = -1;  // -1: no Redis configured
   unsigned shards = 0;
+  unsigned tcp_connections = 0;
 };
 
 std::string render_metrics(std::span<const ShardCounters* const> shards, const ProcessGauges& g);

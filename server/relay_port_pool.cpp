@@ -73,7 +73,6 @@ std::optional<std::uint16_t> RelayPortPool::redeem(const ReservationTokenBytes& 
 }
 
 void RelayPortPool::give_back(std::uint16_t port) {
-  set_live(port, false);
   std::lock_guard lock{mutex_};
   if (port >= range_.min && port <= range_.max) mark_locked(port, false);
 }

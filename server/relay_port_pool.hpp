@@ -5,7 +5,6 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -43,18 +42,6 @@ class RelayPortPool {
 
   std::size_t in_use() const;
 
-  /// Whether a relay socket of this process is bound to `port` now. Lock-free: the data path
-  /// asks it before sending to one of the server's own addresses.
-  bool is_live(std::uint16_t port) const noexcept {
-    return (live_[port / 64].load(std::memory_order_relaxed) >> (port % 64)) & 1;
-  }
-  void set_live(std::uint16_t port, bool live) noexcept {
-    const std::uint64_t bit = std::uint64_t{1} << (port % 64);
-    if (live)
-      live_[port / 64].fetch_or(bit, std::memory_order_relaxed);
-    else
-      live_[port / 64].fetch_and(~bit, std::memory_order_relaxed);
-  }
   std::size_t capacity() const noexcept {
     return static_cast<std::size_t>(range_.max - range_.min) + 1;
   }
@@ -77,7 +64,6 @@ class RelayPortPool {
   std::size_t used_count_ = 0;
   std::mt19937_64 rng_;
   std::unordered_map<ReservationTokenBytes, Reservation, TokenHash> reservations_;
-  std::array<std::atomic<std::uint64_t>, 1024> live_{};
 };
 
 }  // namespace turnd::server

@@ -10,6 +10,7 @@
 #include "auth/redis/redis_store.hpp"
 #include "protocol/version.hpp"
 #include "server/admin_http.hpp"
+#include "server/log_text.hpp"
 #include "server/metrics_text.hpp"
 
 namespace turnd::server {
@@ -46,6 +47,7 @@ std::string Server::metrics() const {
   g.relay_ports_capacity = services_->ports.capacity();
   g.redis_up = redis_up_.load();
   g.shards = static_cast<unsigned>(shards_.size());
+  g.tcp_connections = services_->connections.open();
   return render_metrics(counters, g);
 }
 
@@ -71,23 +73,23 @@ std::unique_ptr<auth::redis::RedisStore> Server::start_redis() {
     for (auto& s : shards_) s->post_credentials(c);
   };
   callbacks.on_revoked = [this](const std::string& user) {
-    spdlog::info("credential of user \"{}\" revoked: closing its allocations", user);
+    spdlog::info("credential of user \"{}\" revoked: closing its allocations", logsafe(user));
     for (auto& s : shards_) s->post_revocation(user);
   };
   callbacks.on_state = [this](bool up) { redis_up_ = up ? 1 : 0; };
   callbacks.log = [](r::LogLevel level, const std::string& line) {
     switch (level) {
       case r::LogLevel::Debug:
-        spdlog::debug("redis: {}", line);
+        spdlog::debug("redis: {}", logsafe(line));
         break;
       case r::LogLevel::Info:
-        spdlog::info("redis: {}", line);
+        spdlog::info("redis: {}", logsafe(line));
         break;
       case r::LogLevel::Warn:
-        spdlog::warn("redis: {}", line);
+        spdlog::warn("redis: {}", logsafe(line));
         break;
       case r::LogLevel::Error:
-        spdlog::error("redis: {}", line);
+        spdlog::error("redis: {}", logsafe(line));
         break;
     }
   };
@@ -122,7 +124,7 @@ void Server::run() {
   for (auto& s : shards_) threads_.emplace_back([&s] { s->run(); });
   auto redis = start_redis();
   spdlog::info("turnd {} listening on udp+tcp {} with {} shard(s), realm \"{}\"", kVersion,
-               describe_listen(config_), config_.threads, config_.realm);
+               describe_listen(config_), config_.threads, logsafe(config_.realm));
   if (config_.admin_listen)
     spdlog::info("admin HTTP on {} (/metrics, /healthz, /readyz{})",
                  config_.admin_listen->to_string(),

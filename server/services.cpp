@@ -9,14 +9,19 @@
 namespace turnd::server {
 
 QuotaRegistry::Verdict QuotaRegistry::acquire(const std::string& user) {
-  if (total_ != 0 && count_.load() >= total_) return Verdict::TotalQuota;
+  unsigned seen = count_.load();
+  do {
+    if (total_ != 0 && seen >= total_) return Verdict::TotalQuota;
+  } while (!count_.compare_exchange_weak(seen, seen + 1));
   if (per_user_ != 0) {
     std::lock_guard lock{mutex_};
     auto& n = by_user_[user];
-    if (n >= per_user_) return Verdict::UserQuota;
+    if (n >= per_user_) {
+      --count_;
+      return Verdict::UserQuota;
+    }
     ++n;
   }
-  ++count_;
   return Verdict::Ok;
 }
 
@@ -69,6 +74,8 @@ SharedServices::SharedServices(const config::Config& c)
       ports(c.relay_ports),
       quotas(c.user_quota, c.total_quota),
       peer_filter(c.allow_peers, c.deny_peers),
+      connections(c.max_connections_per_source, c.max_connections),
+      unauthenticated_replies(c.max_unauthenticated_per_second),
       auth_options{c.nonce_lifetime, c.clock_skew, c.rest_separator},
       nonces(c.nonce_lifetime),
       credentials(credentials_from(c)),

@@ -10,17 +10,23 @@
 
 #include "auth/authenticator.hpp"
 #include "config/config.hpp"
+#include "server/connection_limiter.hpp"
+#include "server/live_relays.hpp"
 #include "server/peer_filter.hpp"
 #include "server/relay_port_pool.hpp"
+#include "server/reply_limiter.hpp"
 
 namespace turnd::server {
 
-/// Allocation counts per user and in total, for the configured quotas (0 = unlimited).
+/// Allocation counts per user and in total, for the configured quotas (0 = unlimited). `user`
+/// is the quota key: the user part of a REST username, so each new credential of one user does
+/// not bring a fresh quota.
 class QuotaRegistry {
  public:
   QuotaRegistry(unsigned per_user, unsigned total) : per_user_(per_user), total_(total) {}
   enum class Verdict : std::uint8_t { Ok, UserQuota, TotalQuota };
-  /// Counts one more allocation for `user` unless a quota forbids it.
+  /// Counts one more allocation for `user` unless a quota forbids it. Exact across shards:
+  /// the total is taken with compare-and-swap, never checked and then incremented.
   Verdict acquire(const std::string& user);
   void release(const std::string& user);
   unsigned total() const noexcept { return count_.load(std::memory_order_relaxed); }
@@ -39,6 +45,9 @@ struct SharedServices {
   RelayPortPool ports;
   QuotaRegistry quotas;
   PeerFilter peer_filter;
+  LiveRelays live_relays;                      // exact relayed addresses of live allocations
+  ConnectionLimiter connections;               // stream connections per source and in total
+  SourceReplyLimiter unauthenticated_replies;  // per source IP, all shards together
   auth::AuthOptions auth_options;
   auth::NonceFactory nonces;  // one key for all shards: a nonce from one verifies on another
   auth::CredentialsPtr credentials;
@@ -46,7 +55,7 @@ struct SharedServices {
   std::vector<protocol::IpAddress> own_addresses;
   std::atomic<std::uint64_t> next_allocation_id{0};
 
-  /// A peer on this host that only live relay ports may be sent to: one of our addresses
+  /// A peer on this host that only live relayed addresses may be sent to: one of our addresses
   /// that no --allow-peer range opens explicitly.
   bool is_guarded_own_address(const protocol::IpAddress& ip) const noexcept {
     return is_own_address(ip) && !peer_filter.explicitly_allowed(ip);

@@ -8,9 +8,13 @@ Shard::Shard(unsigned id, SharedServices& services)
     : config_(services.config), state_(id, io_, services), dispatcher_(state_) {}
 
 void Shard::open_listeners() {
+  const io::StreamPolicy stream_policy{config_.first_message_timeout,
+                                       config_.connection_idle_timeout,
+                                       &state_.services().connections};
   for (const auto& addr : config_.listen) {
     udp_.push_back(std::make_unique<io::UdpListener>(io_, addr, dispatcher_, state_.sends()));
-    tcp_.push_back(std::make_unique<io::TcpListener>(io_, addr, dispatcher_));
+    tcp_.push_back(std::make_unique<io::TcpListener>(io_, addr, dispatcher_, stream_policy,
+                                                     state_.counters()));
   }
 }
 

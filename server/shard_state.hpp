@@ -1,6 +1,7 @@
 // Everything one shard's handlers read and change. Owned by the shard's thread only.
 #pragma once
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <string>
 
@@ -9,7 +10,7 @@
 #include "server/allocation_table.hpp"
 #include "server/io/batch_io.hpp"
 #include "server/metrics.hpp"
-#include "server/rate_limiter.hpp"
+#include "server/reply_limiter.hpp"
 #include "server/services.hpp"
 
 namespace turnd::server {
@@ -21,7 +22,8 @@ class ShardState {
         services_(services),
         auth_(services.auth_options, services.credentials, services.nonces),
         allocations_(io, services, sends_, counters_),
-        challenge_limiter_(services.config.max_unauthenticated_per_second) {}
+        unauthenticated_bytes_(services.config.max_unauthenticated_bytes_per_second /
+                               std::max(1u, services.config.threads)) {}
 
   unsigned id() const noexcept { return id_; }
   const config::Config& config() const noexcept { return services_.config; }
@@ -30,7 +32,8 @@ class ShardState {
   auth::Authenticator& auth() noexcept { return auth_; }
   AllocationTable& allocations() noexcept { return allocations_; }
   io::SendBatch& sends() noexcept { return sends_; }
-  RateLimiter& challenge_limiter() noexcept { return challenge_limiter_; }
+  /// This shard's share of the global cap on unauthenticated reply bytes.
+  ReplyByteBudget& unauthenticated_bytes() noexcept { return unauthenticated_bytes_; }
   ShardCounters& counters() noexcept { return counters_; }
   const ShardCounters& counters() const noexcept { return counters_; }
 
@@ -42,7 +45,7 @@ class ShardState {
   io::SendBatch sends_{counters_.send_dropped};
   auth::Authenticator auth_;
   AllocationTable allocations_;
-  RateLimiter challenge_limiter_;
+  ReplyByteBudget unauthenticated_bytes_;
 };
 
 }  // namespace turnd::server

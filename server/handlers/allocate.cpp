@@ -3,6 +3,7 @@
 
 #include "server/handlers/lifetime.hpp"
 #include "server/handlers/turn_reply.hpp"
+#include "server/log_text.hpp"
 
 namespace turnd::server::handlers {
 
@@ -113,7 +114,8 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
   const auto primary_ip = relay_ip_for(options->primary, req.ctx, config);
   if (!primary_ip) return turn_error(req, StunError::AddressFamilyNotSupported, shard, out);
 
-  switch (shard.services().quotas.acquire(req.auth.username)) {
+  const std::string quota_user{req.auth.quota_user()};
+  switch (shard.services().quotas.acquire(quota_user)) {
     case QuotaRegistry::Verdict::Ok:
       break;
     case QuotaRegistry::Verdict::UserQuota:
@@ -123,7 +125,7 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
   }
 
   const auto now = std::chrono::steady_clock::now();
-  PendingAllocation a{shard, req.auth.username};
+  PendingAllocation a{shard, quota_user};
   std::optional<RelayPortPool::EvenPair> pair;
   std::optional<RelayEndpoint> primary;
   if (options->token) {
@@ -163,6 +165,7 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
   a->five_tuple = req.five_tuple;
   a->sink = req.ctx.sink;
   a->username = req.auth.username;
+  a->quota_user = quota_user;
   a->key = req.auth.key;
   a->alg = req.auth.alg;
   a->credential_expires = req.auth.expires;
@@ -185,8 +188,8 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
   for (const auto& r : a->relays)
     relayed += (relayed.empty() ? "" : ", ") + r.advertised.to_string();
   spdlog::info("allocation {} created: user \"{}\" client {} {} relay {} lifetime {}s", a->id,
-               a->username, to_string(req.ctx.transport), req.ctx.client.to_string(), relayed,
-               lifetime.count());
+               logsafe(a->username), to_string(req.ctx.transport), req.ctx.client.to_string(),
+               relayed, lifetime.count());
   Allocation& inserted = table.insert(a.commit());
   return inserted.last_response;
 }

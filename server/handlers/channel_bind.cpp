@@ -24,21 +24,18 @@ ByteSpan handle_channel_bind(const TurnRequest& req, Allocation& a, ShardState& 
     if (same_number != same_peer) return turn_error(req, StunError::BadRequest, shard, out);
     if (same_number) existing = &c;
   }
+  // The permission it installs counts like one from CreatePermission (§11.2, §9).
+  const std::size_t new_permissions = a.has_permission(peer->address.ip, now) ? 0 : 1;
+  if ((existing == nullptr && a.channels.size() >= shard.config().max_channels_per_allocation) ||
+      !a.has_room_for_permissions(new_permissions, now,
+                                  shard.config().max_permissions_per_allocation))
+    return turn_error(req, StunError::InsufficientCapacity, shard, out);
   if (existing == nullptr) {
-    if (a.channels.size() >= shard.config().max_channels_per_allocation)
-      return turn_error(req, StunError::InsufficientCapacity, shard, out);
     a.channels.push_back({number->value, peer->address, now + kChannelLifetime});
   } else {
     existing->expires_at = now + kChannelLifetime;
   }
-  bool refreshed = false;
-  for (auto& p : a.permissions) {
-    if (p.peer == peer->address.ip) {
-      p.expires_at = now + kPermissionLifetime;
-      refreshed = true;
-    }
-  }
-  if (!refreshed) a.permissions.push_back({peer->address.ip, now + kPermissionLifetime});
+  a.install_permission(peer->address.ip, now);
   auto b = begin_response(req.msg, Class::SuccessResponse, out);
   return finish_response(b, req.msg, shard.software(), signing_of(req));
 }

@@ -18,19 +18,9 @@ ByteSpan handle_create_permission(const TurnRequest& req, Allocation& a, ShardSt
   });
   if (!well_formed || peers == 0) return turn_error(req, StunError::BadRequest, shard, out);
   if (error) return turn_error(req, *error, shard, out);
-  std::erase_if(a.permissions, [&](const Permission& p) { return now >= p.expires_at; });
-  if (a.permissions.size() + added > shard.config().max_permissions_per_allocation)
+  if (!a.has_room_for_permissions(added, now, shard.config().max_permissions_per_allocation))
     return turn_error(req, StunError::InsufficientCapacity, shard, out);
-
-  for_each_peer(req.msg, [&](const TransportAddress& peer) {
-    for (auto& p : a.permissions) {
-      if (p.peer == peer.ip) {
-        p.expires_at = now + kPermissionLifetime;
-        return;
-      }
-    }
-    a.permissions.push_back({peer.ip, now + kPermissionLifetime});
-  });
+  for_each_peer(req.msg, [&](const TransportAddress& peer) { a.install_permission(peer.ip, now); });
   auto b = begin_response(req.msg, Class::SuccessResponse, out);
   return finish_response(b, req.msg, shard.software(), signing_of(req));
 }

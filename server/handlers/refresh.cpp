@@ -3,6 +3,7 @@
 
 #include "server/handlers/lifetime.hpp"
 #include "server/handlers/turn_reply.hpp"
+#include "server/log_text.hpp"
 
 namespace turnd::server::handlers {
 
@@ -27,9 +28,10 @@ ByteSpan handle_refresh(const TurnRequest& req, Allocation& a, ShardState& shard
   const auto lifetime = granted_lifetime(req.msg, req.auth, shard.config());
   a.expires_at = std::chrono::steady_clock::now() + lifetime;
   a.credential_expires = req.auth.expires;
-  spdlog::info("allocation {} refreshed: user \"{}\" client {} {} lifetime {}s", a.id, a.username,
-               to_string(a.five_tuple.transport), a.five_tuple.client.to_string(),
-               lifetime.count());
+  // Debug, not info: a client may refresh as often as it likes, and must not fill the log.
+  spdlog::debug("allocation {} refreshed: user \"{}\" client {} {} lifetime {}s", a.id,
+                logsafe(a.username), to_string(a.five_tuple.transport),
+                a.five_tuple.client.to_string(), lifetime.count());
   auto b = begin_response(req.msg, Class::SuccessResponse, out);
   b.add(Lifetime{static_cast<std::uint32_t>(lifetime.count())});
   return finish_response(b, req.msg, shard.software(), signing_of(req));

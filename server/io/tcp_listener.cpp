@@ -10,6 +10,8 @@
 #include <boost/asio/write.hpp>
 #include <cstring>
 
+#include "protocol/channel_data.hpp"
+#include "protocol/message_view.hpp"
 #include "protocol/stream_framer.hpp"
 #include "server/io/socket_address.hpp"
 
@@ -26,14 +28,21 @@ protocol::TransportAddress endpoint_address(const tcp::endpoint& ep) {
   std::memcpy(&ss, ep.data(), ep.size());
   return from_sockaddr(ss);
 }
+
+/// After a burst to a slow client, a write buffer larger than this is given back.
+constexpr std::size_t kKeptWriteCapacity = 16 * 1024;
 }  // namespace
 
 TcpConnection::TcpConnection(tcp::socket socket, Dispatcher& dispatcher,
-                             const protocol::TransportAddress& listen_addr)
+                             const protocol::TransportAddress& listen_addr,
+                             const StreamPolicy& policy, ShardCounters& counters, bool counted)
     : socket_(std::move(socket)),
-      idle_timer_(socket_.get_executor()),
+      timer_(socket_.get_executor()),
       dispatcher_(dispatcher),
-      in_(kInitialBuffer) {
+      policy_(policy),
+      counters_(counters),
+      in_(kReadBuffer),
+      counted_(counted) {
   boost::system::error_code ec;
   ctx_.client = endpoint_address(socket_.remote_endpoint(ec));
   ctx_.local = endpoint_address(socket_.local_endpoint(ec));
@@ -43,13 +52,19 @@ TcpConnection::TcpConnection(tcp::socket socket, Dispatcher& dispatcher,
   socket_.set_option(tcp::no_delay(true), ec);
 }
 
+TcpConnection::~TcpConnection() {
+  // Only the limiter (shared, outlives every shard) is touched here: at shutdown a connection
+  // is destroyed with its io_context, after the shard's dispatcher and counters.
+  if (counted_ && policy_.limiter != nullptr) policy_.limiter->release(ctx_.client.ip);
+}
+
 void TcpConnection::start() { asio::co_spawn(socket_.get_executor(), read_loop(), asio::detached); }
 
 asio::awaitable<void> TcpConnection::read_loop() {
   auto self = shared_from_this();  // keeps the connection alive while the loop runs
   boost::system::error_code ec;
-  last_frame_ = std::chrono::steady_clock::now();
-  arm_idle_timer();
+  opened_ = last_frame_ = std::chrono::steady_clock::now();
+  arm_timer();
   while (!closed_) {
     const std::size_t n =
         co_await socket_.async_read_some(asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
@@ -61,33 +76,62 @@ asio::awaitable<void> TcpConnection::read_loop() {
   close();
 }
 
-void TcpConnection::arm_idle_timer() {
-  // One timer per connection, re-armed from the last complete frame: no timer churn per frame.
-  idle_timer_.expires_at(last_frame_ + kIdleTimeout);
-  idle_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& e) {
+void TcpConnection::arm_timer() {
+  // One timer per connection, re-armed lazily from the last complete frame: no timer churn
+  // per frame. Until the first valid STUN message the short deadline applies.
+  timer_.expires_at(validated_ ? last_frame_ + policy_.idle_timeout
+                               : opened_ + policy_.first_message_timeout);
+  timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& e) {
     auto c = weak.lock();
-    if (!c || e || c->closed_) return;
-    if (std::chrono::steady_clock::now() >= c->last_frame_ + kIdleTimeout) {
-      c->close();
-    } else {
-      c->arm_idle_timer();
-    }
+    if (c && !e && !c->closed_) c->on_timer();
   });
+}
+
+void TcpConnection::on_timer() noexcept {
+  const auto now = std::chrono::steady_clock::now();
+  if (!validated_ && now >= opened_ + policy_.first_message_timeout) {
+    ++counters_.tcp_closed_first_message_timeout;
+    close();
+  } else if (validated_ && now >= last_frame_ + policy_.idle_timeout) {
+    ++counters_.tcp_closed_idle_timeout;
+    close();
+  } else {
+    arm_timer();
+  }
+}
+
+std::size_t TcpConnection::skip_oversize_frame(std::size_t frame_size,
+                                               std::size_t buffered) noexcept {
+  const bool channel_data = protocol::looks_like_channel_data({in_.data(), buffered});
+  ++(channel_data ? counters_.relay_oversize_dropped : counters_.dropped_malformed);
+  skip_ = frame_size - buffered;
+  return buffered;
 }
 
 void TcpConnection::process_frames() noexcept {
   std::size_t pos = 0;
+  if (skip_ > 0) {  // the rest of an oversize frame: read past it
+    pos = std::min(skip_, in_len_);
+    skip_ -= pos;
+  }
   while (!closed_ && pos < in_len_) {
     const protocol::ByteSpan rest{in_.data() + pos, in_len_ - pos};
     auto size = protocol::next_frame_size(rest);
     if (!size) {  // not STUN or ChannelData: the stream cannot be resynchronised
+      ++counters_.tcp_closed_not_stun;
       close();
       return;
     }
-    if (*size > in_.size()) in_.resize(*size);  // grows only for the rare large frame
+    if (*size > in_.size()) {  // never buffered: only one relay slot would be relayed anyway
+      pos += skip_oversize_frame(*size, rest.size());
+      break;
+    }
     if (*size == 0 || *size > rest.size()) break;
+    const protocol::MutableByteSpan frame{in_.data() + pos, *size};
+    if (!validated_ && protocol::looks_like_stun(frame) && protocol::MessageView::parse(frame))
+      validated_ = true;
     last_frame_ = std::chrono::steady_clock::now();
-    auto reply = dispatcher_.on_client_message(ctx_, {in_.data() + pos, *size});
+    auto reply = dispatcher_.on_client_message(ctx_, frame);
     if (!reply.empty()) send_to_client(reply, ctx_.client, ctx_.local);
     pos += *size;
   }
@@ -100,8 +144,19 @@ void TcpConnection::process_frames() noexcept {
 
 void TcpConnection::send_to_client(protocol::ByteSpan bytes, const protocol::TransportAddress&,
                                    const protocol::TransportAddress&) noexcept {
-  if (closed_ || pending_.size() + bytes.size() > kMaxPendingWrite) return;
-  pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+  if (closed_) return;
+  const std::size_t queued = pending_.size() + bytes.size();
+  if (queued > kMaxPendingWrite ||
+      (queued > kMaxPendingWriteUnauthenticated && !dispatcher_.has_allocation(ctx_))) {
+    ++counters_.tcp_write_dropped;
+    return;
+  }
+  try {
+    pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+  } catch (const std::bad_alloc&) {
+    ++counters_.tcp_write_dropped;
+    return;
+  }
   if (!writing_) start_write();
 }
 
@@ -114,6 +169,8 @@ void TcpConnection::start_write() {
                     [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                       self->writing_ = false;
                       self->inflight_.clear();
+                      if (self->inflight_.capacity() > kKeptWriteCapacity)
+                        std::vector<std::uint8_t>{}.swap(self->inflight_);
                       if (ec) {
                         self->close();
                         return;
@@ -125,16 +182,19 @@ void TcpConnection::start_write() {
 void TcpConnection::close() noexcept {
   if (closed_) return;
   closed_ = true;
-  dispatcher_.on_connection_closed(this);
+  dispatcher_.on_connection_closed(ctx_);
   boost::system::error_code ec;
-  idle_timer_.cancel();
+  timer_.cancel();
   socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
+  if (counted_ && policy_.limiter != nullptr) policy_.limiter->release(ctx_.client.ip);
+  counted_ = false;
+  std::vector<std::uint8_t>{}.swap(pending_);
 }
 
 TcpListener::TcpListener(asio::io_context& io, const protocol::TransportAddress& addr,
-                         Dispatcher& dispatcher)
-    : acceptor_(io), addr_(addr), dispatcher_(dispatcher) {
+                         Dispatcher& dispatcher, StreamPolicy policy, ShardCounters& counters)
+    : acceptor_(io), addr_(addr), dispatcher_(dispatcher), policy_(policy), counters_(counters) {
   sockaddr_storage ss;
   const socklen_t len = to_sockaddr(addr, ss);
   tcp::endpoint ep;
@@ -159,6 +219,25 @@ void TcpListener::close() noexcept {
   acceptor_.close(ec);
 }
 
+std::optional<protocol::IpAddress> TcpListener::admit(tcp::socket& socket) {
+  boost::system::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  if (ec) return std::nullopt;  // already reset by the peer
+  const protocol::IpAddress source = endpoint_address(remote).ip;
+  if (policy_.limiter == nullptr) return source;
+  switch (policy_.limiter->acquire(source)) {
+    case ConnectionLimiter::Verdict::Ok:
+      return source;
+    case ConnectionLimiter::Verdict::PerSource:
+      ++counters_.tcp_refused_per_source;
+      return std::nullopt;
+    case ConnectionLimiter::Verdict::Total:
+      ++counters_.tcp_refused_total;
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 asio::awaitable<void> TcpListener::accept_loop() {
   boost::system::error_code ec;
   while (acceptor_.is_open()) {
@@ -171,7 +250,20 @@ asio::awaitable<void> TcpListener::accept_loop() {
       co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    std::make_shared<TcpConnection>(std::move(socket), dispatcher_, addr_)->start();
+    const auto source = admit(socket);
+    if (!source) {  // over a limit: closed at once, before it costs a buffer
+      socket.close(ec);
+      continue;
+    }
+    std::shared_ptr<TcpConnection> connection;
+    try {
+      connection = std::make_shared<TcpConnection>(std::move(socket), dispatcher_, addr_, policy_,
+                                                   counters_, policy_.limiter != nullptr);
+    } catch (const std::exception&) {  // out of memory: the socket closed with the attempt
+      if (policy_.limiter != nullptr) policy_.limiter->release(*source);
+      continue;
+    }
+    connection->start();
   }
 }
 

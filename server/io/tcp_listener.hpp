@@ -1,5 +1,8 @@
 // TCP listener of one shard on one listen address (SO_REUSEPORT, like UDP) and its
 // connections: STUN and ChannelData framed on the stream (RFC 8656 §12.5, RFC 8489 §6.2.2).
+// What an unauthenticated client can cost is bounded: connections per source and in total, a
+// deadline for the first valid STUN message, a fixed read buffer (larger frames are skipped,
+// never buffered) and a capped write queue.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -7,17 +10,30 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "server/client_context.hpp"
+#include "server/connection_limiter.hpp"
 #include "server/dispatcher.hpp"
+#include "server/metrics.hpp"
 
 namespace turnd::server::io {
 
+/// Limits every stream connection of a listener obeys.
+struct StreamPolicy {
+  std::chrono::seconds first_message_timeout{10};
+  std::chrono::seconds idle_timeout{300};
+  ConnectionLimiter* limiter = nullptr;  // shared by all shards; nullptr = no limits
+};
+
 class TcpConnection final : public ClientSink, public std::enable_shared_from_this<TcpConnection> {
  public:
+  /// `counted` says whether the connection holds a slot of policy.limiter to give back.
   TcpConnection(boost::asio::ip::tcp::socket socket, Dispatcher& dispatcher,
-                const protocol::TransportAddress& listen_addr);
+                const protocol::TransportAddress& listen_addr, const StreamPolicy& policy,
+                ShardCounters& counters, bool counted);
+  ~TcpConnection() override;
   void start();
   void send_to_client(protocol::ByteSpan bytes, const protocol::TransportAddress& client,
                       const protocol::TransportAddress& local) noexcept override;
@@ -25,27 +41,36 @@ class TcpConnection final : public ClientSink, public std::enable_shared_from_th
   void close() noexcept;
 
   /// Bytes queued but not yet written beyond which further frames are dropped: a client that
-  /// does not read must not make the server buffer without bound.
-  static constexpr std::size_t kMaxPendingWrite = 1 << 20;
-  /// A connection that has not completed a frame for this long is closed (slowloris guard).
-  static constexpr std::chrono::seconds kIdleTimeout{300};
-  /// Most frames (requests, media) fit; the buffer grows for a larger one.
-  static constexpr std::size_t kInitialBuffer = 4096;
+  /// does not read must not make the server buffer without bound. A client without an
+  /// allocation (nothing authenticated yet) gets a smaller queue.
+  static constexpr std::size_t kMaxPendingWrite = 256 * 1024;
+  static constexpr std::size_t kMaxPendingWriteUnauthenticated = 32 * 1024;
+  /// The read buffer, allocated once. Requests and relayable ChannelData (one relay slot of
+  /// 2048 bytes) fit; a larger frame is read past and dropped, never buffered.
+  static constexpr std::size_t kReadBuffer = 4096;
 
  private:
   boost::asio::awaitable<void> read_loop();
   void process_frames() noexcept;
+  /// Drops the frame at the front of the buffer that does not fit it; returns bytes consumed.
+  std::size_t skip_oversize_frame(std::size_t frame_size, std::size_t buffered) noexcept;
   void start_write();
-  void arm_idle_timer();
+  void arm_timer();
+  void on_timer() noexcept;
 
   boost::asio::ip::tcp::socket socket_;
-  boost::asio::steady_timer idle_timer_;
+  boost::asio::steady_timer timer_;
   Dispatcher& dispatcher_;
+  const StreamPolicy policy_;  // a copy: the connection may outlive its listener at shutdown
+  ShardCounters& counters_;
   ClientContext ctx_;
   std::vector<std::uint8_t> in_;
   std::size_t in_len_ = 0;
+  std::size_t skip_ = 0;  // bytes of an oversize frame still to read past
   std::vector<std::uint8_t> pending_, inflight_;
-  std::chrono::steady_clock::time_point last_frame_;
+  std::chrono::steady_clock::time_point opened_, last_frame_;
+  bool validated_ = false;  // a valid STUN message arrived: the idle timeout applies
+  bool counted_ = false;    // holds a ConnectionLimiter slot
   bool writing_ = false;
   bool closed_ = false;
 };
@@ -53,15 +78,21 @@ class TcpConnection final : public ClientSink, public std::enable_shared_from_th
 class TcpListener {
  public:
   TcpListener(boost::asio::io_context& io, const protocol::TransportAddress& addr,
-              Dispatcher& dispatcher);
+              Dispatcher& dispatcher, StreamPolicy policy, ShardCounters& counters);
   void start();
   void close() noexcept;
 
  private:
   boost::asio::awaitable<void> accept_loop();
+  /// Takes a connection slot for `socket`'s source and returns the source; nullopt (counted)
+  /// when a limit refuses it or the peer already left.
+  std::optional<protocol::IpAddress> admit(boost::asio::ip::tcp::socket& socket);
+
   boost::asio::ip::tcp::acceptor acceptor_;
   protocol::TransportAddress addr_;
   Dispatcher& dispatcher_;
+  StreamPolicy policy_;
+  ShardCounters& counters_;
 };
 
 }  // namespace turnd::server::io

@@ -23,21 +23,31 @@ void enlarge_buffers(int fd) {
 }
 }  // namespace
 
-udp::socket open_udp_socket(asio::io_context& io, const protocol::TransportAddress& addr,
-                            bool reuse) {
+std::optional<udp::socket> try_open_udp_socket(asio::io_context& io,
+                                               const protocol::TransportAddress& addr, bool reuse,
+                                               boost::system::error_code& ec) {
   udp::socket s{io};
   sockaddr_storage ss;
   const socklen_t len = to_sockaddr(addr, ss);
   udp::endpoint ep;
   std::memcpy(ep.data(), &ss, len);
-  s.open(ep.protocol());
-  if (!addr.ip.is_v4()) s.set_option(asio::ip::v6_only(true));
-  if (reuse) s.set_option(reuse_port(true));
-  boost::system::error_code ec;
-  s.bind(ep, ec);
-  if (ec) throw std::system_error(ec, "cannot bind UDP " + addr.to_string());
-  s.non_blocking(true);
+  // Every step reports through `ec`: EMFILE, ENFILE or ENOBUFS on open are as likely as
+  // EADDRINUSE on bind, and the caller must get its port back in each case.
+  s.open(ep.protocol(), ec);
+  if (!ec && !addr.ip.is_v4()) s.set_option(asio::ip::v6_only(true), ec);
+  if (!ec && reuse) s.set_option(reuse_port(true), ec);
+  if (!ec) s.bind(ep, ec);
+  if (!ec) s.non_blocking(true, ec);
+  if (ec) return std::nullopt;
   return s;
+}
+
+udp::socket open_udp_socket(asio::io_context& io, const protocol::TransportAddress& addr,
+                            bool reuse) {
+  boost::system::error_code ec;
+  auto s = try_open_udp_socket(io, addr, reuse, ec);
+  if (!s) throw std::system_error(ec, "cannot bind UDP " + addr.to_string());
+  return std::move(*s);
 }
 
 UdpListener::UdpListener(asio::io_context& io, const protocol::TransportAddress& addr,

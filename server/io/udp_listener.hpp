@@ -4,6 +4,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <optional>
 
 #include "server/client_context.hpp"
 #include "server/dispatcher.hpp"
@@ -13,6 +14,10 @@ namespace turnd::server::io {
 
 /// Opens a non-blocking UDP socket bound to `addr` with SO_REUSEPORT (and IPV6_V6ONLY for
 /// IPv6). Throws std::system_error naming the address when it cannot.
+/// The same without exceptions: nullopt and `ec` set when any step fails (the socket is closed).
+std::optional<boost::asio::ip::udp::socket> try_open_udp_socket(
+    boost::asio::io_context& io, const protocol::TransportAddress& addr, bool reuse_port,
+    boost::system::error_code& ec);
 boost::asio::ip::udp::socket open_udp_socket(boost::asio::io_context& io,
                                              const protocol::TransportAddress& addr,
                                              bool reuse_port);

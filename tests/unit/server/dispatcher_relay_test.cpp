@@ -171,6 +171,82 @@ TEST_F(DispatcherRelay, RelayToRelayOnTheSameShardIsHandedOver) {
   EXPECT_EQ(counters.packets_from_peer.get(), 2u);
 }
 
+// Issue 9, defect 1: the hand-off accepted 64 KiB while the kernel path never delivers more
+// than one relay slot; the Data indication's 16-bit length then wrapped and the rest of A's
+// bytes reached B's TCP stream as frames of their own (forged Data indications). Now every
+// size delivers exactly what the kernel path would: up to 2048 bytes intact, nothing above.
+class HandOverSizes : public DispatcherRelay, public testing::WithParamInterface<std::size_t> {};
+
+TEST_P(HandOverSizes, DeliverExactlyWhatTheKernelPathWould) {
+  const std::size_t size = GetParam();
+  server_.sink.set_stream(true);  // B's client is on TCP: a wrapped length would be parsed
+  const auto a_client = server_.ctx.client, b_client = test::addr("127.0.0.1:40002");
+  server_.ctx.client = b_client;
+  const LongTerm carol = server_.user("carol", "secret");
+  const Bytes b_reply = server_.allocate(carol, 1);
+  ASSERT_EQ(reply_code(b_reply), 0);
+  ASSERT_EQ(reply_code(server_.create_permission(carol, 2, relayed_)), 0);
+  server_.ctx.client = a_client;
+  const auto b_relayed = TestServer::relayed(b_reply);
+  ASSERT_EQ(reply_code(server_.channel_bind(alice_, 2, 0x4000, b_relayed)), 0);
+
+  // A payload made of forged Data indications, as an attacker would send.
+  Bytes payload(size);
+  const Bytes forged = send_indication(test::addr("192.0.2.66:9"), as_bytes("forged"), 9);
+  for (std::size_t i = 0; i < size; ++i) payload[i] = forged[i % forged.size()];
+  Bytes frame = test::channel_data(0x4000, {});
+  frame[2] = static_cast<std::uint8_t>(size >> 8);
+  frame[3] = static_cast<std::uint8_t>(size);
+  frame.insert(frame.end(), payload.begin(), payload.end());
+  server_.send(frame);
+  const auto& counters = server_.shard->counters();
+  if (size > kMaxRelayPayload) {
+    EXPECT_EQ(server_.sink.size(), 0u) << "larger than a relay slot: not relayed";
+    EXPECT_EQ(counters.relay_oversize_dropped.get(), 1u);
+    return;
+  }
+  ASSERT_EQ(server_.sink.size(), 1u);
+  const auto delivered = server_.sink.bytes(0);
+  auto msg = MessageView::parse(delivered);
+  ASSERT_TRUE(msg) << to_string(msg.error());
+  EXPECT_EQ(delivered.size(), kHeaderSize + load_u16(delivered.data() + 2)) << "one frame only";
+  EXPECT_EQ(delivered.size() % 4, 0u) << "padded on a stream";
+  ASSERT_TRUE(msg->get<Data>());
+  EXPECT_EQ(Bytes(msg->get<Data>()->value.begin(), msg->get<Data>()->value.end()), payload);
+  EXPECT_EQ(msg->get<XorPeerAddress>()->address, relayed_);
+}
+INSTANTIATE_TEST_SUITE_P(Sizes, HandOverSizes,
+                         testing::Values(1, 2047, 2048, 2049, 4096, 65531, 65535));
+
+TEST_F(DispatcherRelay, OversizeToAnExternalPeerIsDroppedToo) {
+  UdpPeer peer;
+  ASSERT_EQ(reply_code(server_.channel_bind(alice_, 2, 0x4000, peer.address())), 0);
+  Bytes big(kMaxRelayPayload + 1, 'x');
+  server_.send(test::channel_data(0x4000, big));
+  EXPECT_TRUE(receive(peer, milliseconds{100}).empty());
+  EXPECT_EQ(server_.shard->counters().relay_oversize_dropped.get(), 1u);
+  big.pop_back();
+  server_.send(test::channel_data(0x4000, big));
+  EXPECT_EQ(receive(peer).size(), kMaxRelayPayload) << "one relay slot still goes out";
+}
+
+// Issue 9, defect 7: the own-address guard compares the exact relayed (IP, port), not the
+// port alone: a live relay port on another IP of the host is not a relayed address.
+TEST(OwnAddressGuard, OnlyTheExactLiveRelayedAddressIsReachable) {
+  auto config = TestServer::default_config();  // no --allow-peer: 127/8 is own and guarded
+  TestServer server{config};
+  const LongTerm alice = server.alice();
+  const Bytes reply = server.allocate(alice, 1);
+  ASSERT_EQ(reply_code(reply), 0);
+  const auto relayed = TestServer::relayed(reply);
+  EXPECT_TRUE(server.services->live_relays.contains(relayed));
+  TransportAddress other_ip = relayed;
+  other_ip.ip = test::ip("127.0.0.2");
+  EXPECT_FALSE(server.services->live_relays.contains(other_ip));
+  ASSERT_EQ(reply_code(server.refresh(alice, 2, 0)), 0);
+  EXPECT_FALSE(server.services->live_relays.contains(relayed)) << "gone with the allocation";
+}
+
 // Every open descriptor of this process, from /proc/self/fd.
 std::size_t open_fds() {
   std::size_t n = 0;

@@ -77,7 +77,7 @@ TEST_F(DispatcherTurn, AllocateWithLongTermCredentials) {
   EXPECT_EQ(msg->get<XorMappedAddress>()->address, server.ctx.client);
   expect_signed_by(reply, alice);
   EXPECT_EQ(server.services->ports.in_use(), 1u);
-  EXPECT_TRUE(server.services->ports.is_live(relayed.port));
+  EXPECT_TRUE(server.services->live_relays.contains(relayed));
   ASSERT_NE(allocation(), nullptr);
   EXPECT_EQ(allocation()->username, "alice");
 }
@@ -262,21 +262,166 @@ TEST_F(DispatcherTurn, OnlyUdpRelayingIsSupported) {
   EXPECT_EQ(server.services->ports.in_use(), 0u);
 }
 
-TEST(DispatcherLimits, ChallengesPerSourceAreRateLimitedOverUdp) {
+// Issue 9, defect 5: one budget per source IP for every reply to an unauthenticated UDP
+// request that is larger than the request, whatever its kind, shared by all shards.
+Bytes unauthenticated_allocate(std::uint8_t id) {
+  return build(request(Method::Allocate), tid(id),
+               [](MessageBuilder& b) { b.add(RequestedTransport{kProtocolUdp}); });
+}
+
+TEST(DispatcherLimits, EveryUnauthenticatedReplyKindSharesTheSourceBudget) {
+  auto config = TestServer::default_config();
+  config.max_unauthenticated_per_second = 2;  // bursts of 4
+  TestServer server{config};
+  EXPECT_EQ(reply_code(server.send(unauthenticated_allocate(1))), 401);
+  EXPECT_EQ(reply_code(server.send(build(request(Method::Binding), tid(2), [](auto&) {}))), 0);
+  Bytes unknown = build(request(Method::Binding), tid(3), [](MessageBuilder& b) {
+    b.add_raw(0x0077, as_bytes("x"));  // comprehension-required and unknown: 420
+  });
+  EXPECT_EQ(reply_code(server.send(unknown)), 420);
+  Bytes refresh_without_auth = build(request(Method::Refresh), tid(4), [](auto&) {});
+  EXPECT_EQ(reply_code(server.send(refresh_without_auth)), 401);
+  EXPECT_TRUE(server.send(build(request(Method::Binding), tid(5), [](auto&) {})).empty())
+      << "budget of 4 used up, Binding too";
+  EXPECT_TRUE(server.send(unauthenticated_allocate(6)).empty());
+  EXPECT_EQ(server.shard->counters().unauthenticated_limited_source.get(), 2u);
+
+  ClientContext other = server.ctx;
+  other.client = test::addr("127.0.0.9:40001");
+  EXPECT_EQ(reply_code(server.send_from(other, unauthenticated_allocate(7))), 401)
+      << "another source has its own budget";
+  ClientContext tcp = server.ctx;
+  tcp.transport = Transport::Tcp;
+  EXPECT_EQ(reply_code(server.send_from(tcp, unauthenticated_allocate(8))), 401)
+      << "TCP is not spoofable";
+  ClientContext another_port = server.ctx;
+  another_port.client.port = 50000;
+  EXPECT_TRUE(server.send_from(another_port, unauthenticated_allocate(9)).empty())
+      << "a source is its IP address, whatever the port";
+}
+
+TEST(DispatcherLimits, AuthenticatedRepliesAreNotLimited) {
   auto config = TestServer::default_config();
   config.max_unauthenticated_per_second = 1;
   TestServer server{config};
-  const auto unauthenticated = [&](std::uint8_t id) {
-    return build(request(Method::Allocate), tid(id),
-                 [](MessageBuilder& b) { b.add(RequestedTransport{kProtocolUdp}); });
+  const LongTerm alice = server.alice();  // takes one 401
+  EXPECT_EQ(reply_code(server.allocate(alice, 1)), 0);
+  for (std::uint8_t id = 2; id < 12; ++id)
+    EXPECT_EQ(reply_code(server.refresh(alice, id, 600)), 0) << int{id};
+}
+
+TEST(DispatcherLimits, RepliesNoLargerThanTheRequestAreNotLimited) {
+  auto config = TestServer::default_config();
+  config.max_unauthenticated_per_second = 1;
+  TestServer server{config};
+  const std::string padding(200, 'p');
+  for (std::uint8_t id = 1; id < 10; ++id) {
+    Bytes big = build(request(Method::Binding), tid(id),
+                      [&](MessageBuilder& b) { b.add_raw(0x8077, as_bytes(padding)); });
+    EXPECT_EQ(reply_code(server.send(big)), 0) << "no amplification: answered " << int{id};
+  }
+}
+
+TEST(DispatcherLimits, TheSourceBudgetIsSharedByAllShards) {
+  auto config = TestServer::default_config();
+  config.max_unauthenticated_per_second = 1;  // bursts of 2
+  TestServer server{config};
+  boost::asio::io_context io2;
+  ShardState shard2{1, io2, *server.services};
+  Dispatcher dispatcher2{shard2};
+  EXPECT_EQ(reply_code(server.send(unauthenticated_allocate(1))), 401);
+  Bytes second = unauthenticated_allocate(2);
+  ClientContext ctx2 = server.ctx;
+  ctx2.client.port = 40123;  // the kernel hashed this source port to the other shard
+  const ByteSpan answer = dispatcher2.on_client_message(ctx2, second);
+  EXPECT_EQ(reply_code(Bytes(answer.begin(), answer.end())), 401);
+  Bytes third = unauthenticated_allocate(3);
+  EXPECT_TRUE(dispatcher2.on_client_message(ctx2, third).empty());
+  EXPECT_TRUE(server.send(unauthenticated_allocate(4)).empty());
+}
+
+TEST(DispatcherLimits, GlobalByteCapHoldsForManySources) {
+  auto config = TestServer::default_config();
+  config.max_unauthenticated_per_second = 0;
+  config.max_unauthenticated_bytes_per_second = 1000;
+  config.threads = 1;
+  TestServer server{config};
+  std::size_t bytes = 0;
+  for (int i = 0; i < 200; ++i) {
+    ClientContext from = server.ctx;
+    from.client.ip = IpAddress::v4(
+        {10, 9, static_cast<std::uint8_t>(i / 250), static_cast<std::uint8_t>(i % 250 + 1)});
+    bytes += server.send_from(from, unauthenticated_allocate(static_cast<std::uint8_t>(i))).size();
+  }
+  EXPECT_LE(bytes, 1000u + 200u) << "one second's worth, give or take one reply";
+  EXPECT_GT(server.shard->counters().unauthenticated_limited_global.get(), 150u);
+}
+
+// Issue 9, defect 8: the quota counts the user id of a REST username, not the whole name
+// with its expiry (each fresh credential used to bring a fresh quota).
+TEST(DispatcherLimits, UserQuotaCountsTheUserIdOfRestUsernames) {
+  auto config = TestServer::default_config();
+  config.user_quota = 1;
+  config.auth_secrets = {"quota-test-secret"};
+  TestServer server{config};
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const auto rest = [&](long long expiry) {
+    const std::string name = std::to_string(expiry) + ":bob";
+    return server.user(name, auth::rest_password("quota-test-secret", name));
   };
-  EXPECT_EQ(reply_code(server.send(unauthenticated(1))), 401);
-  EXPECT_EQ(reply_code(server.send(unauthenticated(2))), 401);
-  EXPECT_TRUE(server.send(unauthenticated(3)).empty()) << "burst of 2 x 1/s used up";
-  EXPECT_EQ(server.shard->counters().challenges_limited.get(), 1u);
-  ClientContext tcp = server.ctx;
-  tcp.transport = Transport::Tcp;
-  EXPECT_EQ(reply_code(server.send_from(tcp, unauthenticated(4))), 401) << "TCP is not spoofable";
+  ASSERT_EQ(reply_code(server.allocate(rest(now + 3600), 1)), 0);
+  ClientContext second = server.ctx;
+  second.client.port = 40002;
+  const LongTerm fresh = rest(now + 7200);
+  EXPECT_EQ(
+      reply_code(server.send_from(
+          second, build(
+                      request(Method::Allocate), tid(2),
+                      [](MessageBuilder& b) { b.add(RequestedTransport{kProtocolUdp}); }, &fresh))),
+      486)
+      << "a new credential of the same user";
+  ASSERT_EQ(reply_code(server.refresh(rest(now + 3600), 3, 0)), 0);
+  EXPECT_EQ(
+      reply_code(server.send_from(
+          second, build(
+                      request(Method::Allocate), tid(4),
+                      [](MessageBuilder& b) { b.add(RequestedTransport{kProtocolUdp}); }, &fresh))),
+      0)
+      << "the quota came back with the deletion";
+}
+
+TEST(DispatcherLimits, RestExpiryNearInt64MaxIsRefusedNotOverflowed) {
+  auto config = TestServer::default_config();
+  config.auth_secrets = {"s"};
+  TestServer server{config};
+  for (const char* expiry : {"9223372036854775807", "9223372036854775747", "253402300800"}) {
+    const std::string name = std::string(expiry) + ":mallory";
+    EXPECT_EQ(reply_code(server.allocate(server.user(name, auth::rest_password("s", name)), 1)),
+              401)
+        << expiry;
+  }
+}
+
+// Issue 9, defect 8: ChannelBind installs a permission; it counts against the same cap as
+// CreatePermission (it used to skip the check).
+TEST(DispatcherLimits, ChannelBindObeysThePermissionCap) {
+  auto config = TestServer::default_config();
+  config.max_permissions_per_allocation = 1;
+  config.allow_peers = {test::prefix("127.0.0.0/8")};
+  TestServer server{config};
+  const LongTerm alice = server.alice();
+  ASSERT_EQ(reply_code(server.allocate(alice, 1)), 0);
+  ASSERT_EQ(reply_code(server.create_permission(alice, 2, test::addr("127.0.0.5:1000"))), 0);
+  EXPECT_EQ(reply_code(server.channel_bind(alice, 3, 0x4000, test::addr("127.0.0.6:1000"))), 508);
+  EXPECT_EQ(reply_code(server.channel_bind(alice, 4, 0x4001, test::addr("127.0.0.5:2000"))), 0)
+      << "the permitted peer's IP needs no new permission";
+  const Allocation* a =
+      server.shard->allocations().find({server.ctx.client, server.ctx.local, server.ctx.transport});
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->permissions.size(), 1u);
+  EXPECT_EQ(a->channels.size(), 1u) << "the refused ChannelBind left nothing behind";
 }
 
 TEST(DispatcherLimits, UserQuota) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <string>
 
 #include "server/services.hpp"
@@ -48,12 +49,27 @@ const DeniedRange kDeniedV6[] = {
     // the IPv4 address cannot be read back reliably; only the translator's own network is
     // behind it. Denied whole (see PeerFilterNat64 below).
     {"64:ff9b:1::/48", "64:ff9b:1::", "64:ff9b:1:ffff:ffff:ffff:ffff:ffff"},
+    // Site-local (RFC 3879 deprecated it; routers inside a site still route it).
+    {"fec0::/10", "fec0::", "feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
+    // Teredo: the server and client IPv4 addresses inside are the relay's and obfuscated.
+    {"2001::/32", "2001::", "2001:0:ffff:ffff:ffff:ffff:ffff:ffff"},
+    // IPv4-translated (RFC 2765 SIIT): reaches an IPv4 host through a translator.
+    {"::ffff:0:0:0/96", "::ffff:0:0.0.0.0", "::ffff:0:255.255.255.255"},
 };
+
+/// 2002:AABB:CCDD::1, the 6to4 address of the IPv4 address a.b.c.d.
+std::string six_to_four(std::string_view v4) {
+  const auto a = ip(v4);
+  char text[64];
+  std::snprintf(text, sizeof text, "2002:%02x%02x:%02x%02x::1", a.bytes[0], a.bytes[1], a.bytes[2],
+                a.bytes[3]);
+  return text;
+}
 
 /// The IPv6 spellings of an IPv4 address that the filter must judge as that IPv4 address.
 std::vector<std::string> v6_forms(std::string_view v4) {
   const std::string a(v4);
-  return {"::ffff:" + a, "::" + a, "64:ff9b::" + a, "64:ff9b:1::" + a};
+  return {"::ffff:" + a, "::" + a, "64:ff9b::" + a, "64:ff9b:1::" + a, six_to_four(v4)};
 }
 
 std::string test_name(std::string_view text) {
@@ -101,7 +117,8 @@ const std::string_view kAllowed[] = {
     "126.255.255.255", "128.0.0.0",       "169.253.255.255",  "169.255.0.0",     "172.15.255.255",
     "172.32.0.0",      "191.255.255.255", "192.0.1.0",        "192.167.255.255", "192.169.0.0",
     "198.17.255.255",  "198.20.0.0",      "223.255.255.255",  "8.8.8.8",         "2001:4860::1",
-    "2606:4700::1111", "::ffff:8.8.8.8",  "64:ff9b::8.8.8.8",
+    "2606:4700::1111", "::ffff:8.8.8.8",  "64:ff9b::8.8.8.8", "2002:808:808::1", "2001:1::1",
+    "fbff::1",         "::fffe:0:0:1",
 };
 
 class Allowed : public testing::TestWithParam<std::string_view> {};
@@ -151,6 +168,67 @@ TEST(PeerFilterDeny, AllowPunchesHolesIntoDenyToo) {
   EXPECT_TRUE(f.allowed(ip("8.8.8.8")));
   EXPECT_TRUE(f.allowed(ip("::ffff:8.8.8.8")));
   EXPECT_FALSE(f.allowed(ip("8.8.4.4")));
+}
+
+// Forms a review found allowed: each must be denied by default (issue 9, defect 7).
+const std::string_view kBypassForms[] = {
+    "fec0::1",                               // site-local
+    "2002:7f00:1::1",                        // 6to4 of 127.0.0.1
+    "2002:a00:1::1",                         // 6to4 of 10.0.0.1
+    "2002:c0a8:101::1",                      // 6to4 of 192.168.1.1
+    "2002:a9fe:a9fe::1",                     // 6to4 of 169.254.169.254 (cloud metadata)
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",  // Teredo
+    "2001::7f00:1",                          // Teredo, loopback-looking
+    "::ffff:0:7f00:1",                       // IPv4-translated 127.0.0.1
+    "::ffff:0:a00:1",                        // IPv4-translated 10.0.0.1
+    "::ffff:0:808:808",                      // IPv4-translated, even of a public address
+};
+
+class BypassForm : public testing::TestWithParam<std::string_view> {};
+
+TEST_P(BypassForm, IsDeniedByDefault) {
+  const PeerFilter f{{}, {}};
+  EXPECT_FALSE(f.allowed(ip(GetParam()))) << GetParam();
+}
+INSTANTIATE_TEST_SUITE_P(Forms, BypassForm, testing::ValuesIn(kBypassForms),
+                         [](const auto& info) { return test_name(info.param); });
+
+TEST(PeerFilter6to4, JudgedByTheEmbeddedIpv4Address) {
+  const PeerFilter f{{}, {}};
+  EXPECT_TRUE(f.allowed(ip("2002:808:808::1"))) << "6to4 of 8.8.8.8 is public";
+  EXPECT_FALSE(f.allowed(ip("2002:7f00:1::1")));
+  const PeerFilter opened{{prefix("10.0.0.0/8")}, {}};
+  EXPECT_TRUE(opened.allowed(ip("2002:a00:1::1"))) << "an IPv4 allow covers its 6to4 form";
+  const PeerFilter denied{{}, {prefix("8.8.8.0/24")}};
+  EXPECT_FALSE(denied.allowed(ip("2002:808:808::1"))) << "an IPv4 deny covers its 6to4 form";
+}
+
+TEST(PeerFilterSpecificity, ANarrowDenyInsideABroadAllowDenies) {
+  const PeerFilter f{{prefix("10.0.0.0/8")}, {prefix("10.0.0.1/32")}};
+  EXPECT_FALSE(f.allowed(ip("10.0.0.1")));
+  EXPECT_TRUE(f.allowed(ip("10.0.0.2")));
+  for (const auto& form : v6_forms("10.0.0.1")) EXPECT_FALSE(f.allowed(ip(form))) << form;
+  EXPECT_FALSE(f.explicitly_allowed(ip("10.0.0.1")));
+  EXPECT_TRUE(f.explicitly_allowed(ip("10.0.0.2")));
+}
+
+TEST(PeerFilterSpecificity, DenyWinsATie) {
+  const PeerFilter f{{prefix("198.51.100.0/24")}, {prefix("198.51.100.0/24")}};
+  EXPECT_FALSE(f.allowed(ip("198.51.100.7")));
+}
+
+TEST(PeerFilterSpecificity, ANarrowAllowInsideABroadDenyAllows) {
+  const PeerFilter f{{prefix("10.1.2.3/32")}, {prefix("10.0.0.0/8")}};
+  EXPECT_TRUE(f.allowed(ip("10.1.2.3")));
+  EXPECT_FALSE(f.allowed(ip("10.1.2.4")));
+}
+
+TEST(PeerFilterSpecificity, AnIpv6RuleAndAnIpv4RuleCompareByTheirIpv6Length) {
+  // ::ffff:10.0.0.0/104 is the /8 spelled in IPv6; a /120 IPv6 deny inside an IPv4 /8 allow wins.
+  const PeerFilter f{{prefix("10.0.0.0/8")}, {prefix("::ffff:10.0.0.0/120")}};
+  EXPECT_FALSE(f.allowed(ip("::ffff:10.0.0.9")));
+  EXPECT_TRUE(f.allowed(ip("10.0.0.9"))) << "the IPv6 rule covers only that spelling";
+  EXPECT_TRUE(f.allowed(ip("::ffff:10.0.1.9")));
 }
 
 // RFC 6052 §2.2: under a local-use NAT64 prefix (RFC 8215, 64:ff9b:1::/48) the operator picks

@@ -126,27 +126,6 @@ TEST(RelayPortPool, TokensAreDistinct) {
   EXPECT_NE(a->port, b->port);
 }
 
-TEST(RelayPortPool, LiveBitsAreIndependentPerPort) {
-  RelayPortPool pool{{50000, 50009}};
-  for (std::uint16_t p : {0, 1, 63, 64, 50000, 65535}) EXPECT_FALSE(pool.is_live(p)) << p;
-  pool.set_live(64, true);
-  pool.set_live(65535, true);
-  EXPECT_TRUE(pool.is_live(64));
-  EXPECT_TRUE(pool.is_live(65535));
-  EXPECT_FALSE(pool.is_live(63));
-  EXPECT_FALSE(pool.is_live(65));
-  EXPECT_FALSE(pool.is_live(65534));
-  pool.set_live(64, false);
-  EXPECT_FALSE(pool.is_live(64));
-  EXPECT_TRUE(pool.is_live(65535));
-
-  auto p = pool.take(false);
-  ASSERT_TRUE(p);
-  pool.set_live(*p, true);
-  pool.give_back(*p);
-  EXPECT_FALSE(pool.is_live(*p)) << "give_back clears the live bit";
-}
-
 TEST(RelayPortPool, CapacityOfTheDefaultRange) {
   RelayPortPool pool{config::PortRange{}};
   EXPECT_EQ(pool.capacity(), 65535u - 49152u + 1u);

@@ -46,7 +46,9 @@ class CapturingSink final : public ClientSink {
   explicit CapturingSink(std::size_t max_datagrams = 4096, std::size_t max_bytes = 1 << 20);
   void send_to_client(ByteSpan bytes, const TransportAddress& client,
                       const TransportAddress& local) noexcept override;
-  bool is_stream() const noexcept override { return false; }
+  bool is_stream() const noexcept override { return stream_; }
+  /// Plays a TCP connection (ChannelData padded to 4 bytes) instead of a UDP listener.
+  void set_stream(bool stream) noexcept { stream_ = stream; }
 
   struct Record {
     std::size_t offset, size;
@@ -63,6 +65,7 @@ class CapturingSink final : public ClientSink {
  private:
   std::vector<std::uint8_t> arena_;
   std::size_t used_ = 0, overflow_ = 0;
+  bool stream_ = false;
   std::vector<Record> records_;
 };
 

@@ -1,0 +1,35 @@
+// Stream connections (TCP now, TLS later) per source IP (IPv6 /64) and in total, across all
+// shards. Taken once per accepted connection and given back when it closes: never per packet,
+// so a mutex is fine here.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+
+#include "protocol/transport_address.hpp"
+#include "server/source_key.hpp"
+
+namespace turnd::server {
+
+class ConnectionLimiter {
+ public:
+  /// 0 means unlimited for either limit.
+  ConnectionLimiter(unsigned per_source, unsigned total)
+      : per_source_(per_source), total_limit_(total) {}
+
+  enum class Verdict : std::uint8_t { Ok, PerSource, Total };
+  /// Counts one more connection from `source` unless a limit forbids it.
+  Verdict acquire(const protocol::IpAddress& source);
+  /// Gives back a connection counted by acquire().
+  void release(const protocol::IpAddress& source) noexcept;
+  unsigned open() const noexcept { return total_.load(std::memory_order_relaxed); }
+
+ private:
+  unsigned per_source_, total_limit_;
+  std::atomic<unsigned> total_{0};
+  std::mutex mutex_;
+  std::unordered_map<SourceKey, unsigned, SourceKeyHash> by_source_;
+};
+
+}  // namespace turnd::server

@@ -1,0 +1,44 @@
+#include "server/live_relays.hpp"
+
+namespace turnd::server {
+
+const LiveRelays::Slot* LiveRelays::find(const protocol::IpAddress& ip) const noexcept {
+  const std::size_t n = count_.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < n; ++i)
+    if (slots_[i]->ip == ip) return slots_[i].get();
+  return nullptr;
+}
+
+bool LiveRelays::add(const protocol::TransportAddress& addr) {
+  const protocol::IpAddress ip = addr.ip.unmapped();
+  Slot* slot = const_cast<Slot*>(find(ip));
+  if (slot == nullptr) {
+    std::lock_guard lock{mutex_};
+    slot = const_cast<Slot*>(find(ip));  // another shard may have added it meanwhile
+    if (slot == nullptr) {
+      const std::size_t n = count_.load(std::memory_order_relaxed);
+      if (n == kMaxIps) return false;
+      slots_[n] = std::make_unique<Slot>();
+      slots_[n]->ip = ip;
+      slot = slots_[n].get();
+      count_.store(n + 1, std::memory_order_release);  // publishes the slot to readers
+    }
+  }
+  slot->ports[addr.port / 64].fetch_or(std::uint64_t{1} << (addr.port % 64),
+                                       std::memory_order_relaxed);
+  return true;
+}
+
+void LiveRelays::remove(const protocol::TransportAddress& addr) noexcept {
+  if (Slot* slot = const_cast<Slot*>(find(addr.ip.unmapped())))
+    slot->ports[addr.port / 64].fetch_and(~(std::uint64_t{1} << (addr.port % 64)),
+                                          std::memory_order_relaxed);
+}
+
+bool LiveRelays::contains(const protocol::TransportAddress& addr) const noexcept {
+  const Slot* slot = find(addr.ip.unmapped());
+  return slot != nullptr &&
+         ((slot->ports[addr.port / 64].load(std::memory_order_relaxed) >> (addr.port % 64)) & 1);
+}
+
+}  // namespace turnd::server

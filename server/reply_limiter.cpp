@@ -1,0 +1,81 @@
+#include "server/reply_limiter.hpp"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+#include "server/source_key.hpp"
+
+namespace turnd::server {
+
+namespace {
+constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
+
+std::int64_t since(SteadyClock::time_point epoch, SteadyClock::time_point now) noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(now - epoch).count();
+}
+
+/// splitmix64 finaliser over a keyed input: cheap, and the random key keeps an attacker from
+/// choosing sources that land in a victim's bucket.
+std::uint64_t mix(std::uint64_t x) noexcept {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+}  // namespace
+
+SourceReplyLimiter::SourceReplyLimiter(unsigned per_second) : epoch_(SteadyClock::now()) {
+  if (per_second == 0) return;
+  interval_ns_ = kNanosPerSecond / per_second;
+  tolerance_ns_ = interval_ns_ * (2 * static_cast<std::int64_t>(per_second) - 1);
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(keys_.data()), sizeof keys_) != 1)
+    for (std::size_t i = 0; i < kRows; ++i)
+      keys_[i] = mix(static_cast<std::uint64_t>(epoch_.time_since_epoch().count()) + i);
+  tat_ = std::make_unique<std::atomic<std::int64_t>[]>(kRows * kBucketsPerRow);
+}
+
+std::size_t SourceReplyLimiter::bucket(std::size_t row, std::uint64_t key_bits,
+                                       bool v6) const noexcept {
+  const std::uint64_t h = mix(key_bits ^ keys_[row] ^ (v6 ? 0x8000000000000000ull : 0));
+  return row * kBucketsPerRow + (h % kBucketsPerRow);
+}
+
+bool SourceReplyLimiter::allow(const protocol::IpAddress& source,
+                               SteadyClock::time_point now) noexcept {
+  if (!tat_) return true;
+  const SourceKey key = SourceKey::of(source);
+  const std::int64_t t = since(epoch_, now);
+  std::array<std::atomic<std::int64_t>*, kRows> cells;
+  for (std::size_t row = 0; row < kRows; ++row) cells[row] = &tat_[bucket(row, key.bits, key.v6)];
+  // Count-min: the source's own use is at most that of its least used bucket.
+  std::int64_t tat = cells[0]->load(std::memory_order_relaxed);
+  for (std::size_t row = 1; row < kRows; ++row)
+    tat = std::min(tat, cells[row]->load(std::memory_order_relaxed));
+  if (tat - t > tolerance_ns_) return false;
+  const std::int64_t next = std::max(tat, t) + interval_ns_;
+  for (auto* cell : cells) {  // conservative update: raise each bucket to `next` at least
+    std::int64_t seen = cell->load(std::memory_order_relaxed);
+    while (seen < next && !cell->compare_exchange_weak(seen, next, std::memory_order_relaxed)) {
+    }
+  }
+  return true;
+}
+
+ReplyByteBudget::ReplyByteBudget(std::uint64_t bytes_per_second)
+    : rate_(bytes_per_second), epoch_(SteadyClock::now()) {}
+
+bool ReplyByteBudget::allow(std::size_t bytes, SteadyClock::time_point now) noexcept {
+  if (rate_ == 0) return true;
+  const std::int64_t t = since(epoch_, now);
+  // Replies are at most a few KiB: the product stays far inside 64 bits.
+  const auto cost =
+      static_cast<std::int64_t>(std::min<std::uint64_t>(bytes, 1 << 20) * kNanosPerSecond / rate_);
+  const std::int64_t next = std::max(tat_ns_, t) + cost;
+  if (next - t > kNanosPerSecond) return false;  // more than one second's worth in flight
+  tat_ns_ = next;
+  return true;
+}
+
+}  // namespace turnd::server

@@ -1,0 +1,58 @@
+// Limits on replies to unauthenticated UDP requests (401, 438, 400, 420, Binding answers).
+// Each is larger than its request, and a UDP source address can be spoofed: without limits
+// turnd would amplify a flood towards a victim. Two limits, both GCRA (a token bucket kept as
+// one "theoretical arrival time", so the state is one integer):
+//  - SourceReplyLimiter, per source IP (IPv6 /64), shared by all shards: a spoofer cannot
+//    multiply the limit by varying the source port over the shards. Fixed memory, lock-free:
+//    a count-min sketch of three rows of buckets under per-process random keys. Nothing is ever
+//    evicted, so no flood of new sources resets anyone's limit; a collision can only make two
+//    sources share a budget, and with three rows an innocent source is held back only when all
+//    three of its buckets are drained by others (10,000 flooding sources: ~0.04 % of others).
+//  - ReplyByteBudget, bytes per second for all sources together (each shard enforces its share,
+//    so the packet path shares no cache line between shards).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "protocol/transport_address.hpp"
+
+namespace turnd::server {
+
+using SteadyClock = std::chrono::steady_clock;
+
+class SourceReplyLimiter {
+ public:
+  /// `per_second` replies a second per source, bursts up to twice that; 0 = no limit.
+  explicit SourceReplyLimiter(unsigned per_second);
+  bool allow(const protocol::IpAddress& source, SteadyClock::time_point now) noexcept;
+
+  static constexpr std::size_t kRows = 3;
+  static constexpr std::size_t kBucketsPerRow = 1 << 17;  // 3 rows x 128 Ki x 8 bytes = 3 MiB
+
+ private:
+  std::size_t bucket(std::size_t row, std::uint64_t key_bits, bool v6) const noexcept;
+
+  std::int64_t interval_ns_ = 0, tolerance_ns_ = 0;
+  SteadyClock::time_point epoch_;
+  std::array<std::uint64_t, kRows> keys_{};
+  std::unique_ptr<std::atomic<std::int64_t>[]> tat_;  // theoretical arrival times, ns
+};
+
+/// Bytes per second of unauthenticated replies for one shard (single-threaded).
+class ReplyByteBudget {
+ public:
+  /// `bytes_per_second` for this shard, bursts of one second's worth; 0 = no limit.
+  explicit ReplyByteBudget(std::uint64_t bytes_per_second);
+  bool allow(std::size_t bytes, SteadyClock::time_point now) noexcept;
+
+ private:
+  std::uint64_t rate_ = 0;
+  std::int64_t tat_ns_ = 0;
+  SteadyClock::time_point epoch_;
+};
+
+}  // namespace turnd::server

@@ -1,0 +1,48 @@
+// ConnectionLimiter: per source IP (IPv6 /64) and in total.
+#include "server/connection_limiter.hpp"
+
+#include <gtest/gtest.h>
+
+namespace turnd::server {
+namespace {
+
+protocol::IpAddress ip(std::string_view text) { return *protocol::IpAddress::parse(text); }
+using V = ConnectionLimiter::Verdict;
+
+TEST(ConnectionLimiter, PerSourceThenOthersStillGetIn) {
+  ConnectionLimiter l{2, 0};
+  EXPECT_EQ(l.acquire(ip("192.0.2.1")), V::Ok);
+  EXPECT_EQ(l.acquire(ip("192.0.2.1")), V::Ok);
+  EXPECT_EQ(l.acquire(ip("192.0.2.1")), V::PerSource);
+  EXPECT_EQ(l.acquire(ip("192.0.2.2")), V::Ok);
+  EXPECT_EQ(l.open(), 3u);
+  l.release(ip("192.0.2.1"));
+  EXPECT_EQ(l.acquire(ip("192.0.2.1")), V::Ok);
+}
+
+TEST(ConnectionLimiter, Ipv6CountsPerSlash64) {
+  ConnectionLimiter l{2, 0};
+  EXPECT_EQ(l.acquire(ip("2001:db8:0:1::1")), V::Ok);
+  EXPECT_EQ(l.acquire(ip("2001:db8:0:1::2")), V::Ok);
+  EXPECT_EQ(l.acquire(ip("2001:db8:0:1:abcd::3")), V::PerSource);
+  EXPECT_EQ(l.acquire(ip("2001:db8:0:2::1")), V::Ok);
+}
+
+TEST(ConnectionLimiter, TotalLimit) {
+  ConnectionLimiter l{0, 3};
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(l.acquire(ip("192.0.2.1")), V::Ok);
+  EXPECT_EQ(l.acquire(ip("192.0.2.9")), V::Total);
+  l.release(ip("192.0.2.1"));
+  EXPECT_EQ(l.acquire(ip("192.0.2.9")), V::Ok);
+  EXPECT_EQ(l.open(), 3u);
+}
+
+TEST(ConnectionLimiter, ReleaseOfAnUnknownSourceChangesNothing) {
+  ConnectionLimiter l{1, 1};
+  l.release(ip("192.0.2.1"));
+  EXPECT_EQ(l.open(), 0u);
+  EXPECT_EQ(l.acquire(ip("192.0.2.1")), V::Ok);
+}
+
+}  // namespace
+}  // namespace turnd::server
