@@ -1,5 +1,7 @@
 // Where Redis is: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], as in the `redis:` setting and
 // turnctl --redis. USER is a Redis 6 ACL user; without it AUTH sends the password alone.
+// The one parser of these URLs: the config check and the Redis client both use it, so a URL
+// that --check-config accepts is one the client can use.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +10,7 @@
 
 #include "protocol/result.hpp"
 
-namespace turnd::auth::redis {
+namespace turnd::config {
 
 struct RedisUrl {
   std::string host;  ///< host name or IP address (IPv6 without brackets)
@@ -26,4 +28,4 @@ struct RedisUrl {
 /// phrase saying what to write instead, e.g. `port must be 1-65535`; it never quotes a password.
 Result<RedisUrl, std::string> parse_redis_url(std::string_view text);
 
-}  // namespace turnd::auth::redis
+}  // namespace turnd::config

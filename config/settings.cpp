@@ -153,7 +153,7 @@ constexpr std::array kSettings = {
         .help = "Redis for credentials and secrets: redis://[:PASSWORD@]HOST[:PORT][/DB]",
         .shape = Shape::Optional,
         .secrecy = Secrecy::UrlPassword,
-        .set = [](Config& c, std::string_view t) { return assign(c.redis, parse_redis_url(t)); },
+        .set = [](Config& c, std::string_view t) { return assign(c.redis, parse_redis_setting(t)); },
         .clear = [](Config& c) { c.redis.reset(); },
     },
     Setting{

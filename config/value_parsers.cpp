@@ -1,5 +1,7 @@
 #include "config/value_parsers.hpp"
 
+#include "config/redis_url.hpp"
+
 #include <algorithm>
 #include <boost/url/parse.hpp>
 #include <cctype>
@@ -175,21 +177,10 @@ Parsed<StaticUser> parse_user(std::string_view text) {
   return user;
 }
 
-Parsed<std::string> parse_redis_url(std::string_view text) {
-  constexpr std::string_view kHint = "expected redis://[:PASSWORD@]HOST[:PORT][/DB]";
-  auto url = boost::urls::parse_uri(text);
-  if (!url || url->scheme() != "redis" || url->encoded_host().empty() || url->has_query() ||
-      url->has_fragment())
-    return fail<std::string>(std::string(kHint));
-  if (url->has_port() &&
-      (url->port_number() == 0 || url->port() != std::to_string(url->port_number())))
-    return fail<std::string>("port must be 1-65535");
-  // Same rule as the Redis client: credentials are ":PASSWORD@" or "USER:PASSWORD@".
-  if (url->has_userinfo() && (!url->has_password() || url->encoded_password().empty()))
-    return fail<std::string>("credentials must be :PASSWORD@ or USER:PASSWORD@");
-  auto path = url->encoded_path();
-  if (!path.empty() && path != "/" && !to_number(path.substr(1)))
-    return fail<std::string>("DB must be a number, e.g. redis://127.0.0.1:6379/0");
+Parsed<std::string> parse_redis_setting(std::string_view text) {
+  // The same parser the Redis client uses: what passes here connects there.
+  auto url = parse_redis_url(text);
+  if (!url) return fail<std::string>(url.error());
   return std::string(text);
 }
 

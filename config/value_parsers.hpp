@@ -37,7 +37,7 @@ Parsed<StaticUser> parse_user(std::string_view text);
 /// Why `user` is unusable (empty name or password), or an empty string when it is fine.
 std::string check_user(const StaticUser& user);
 /// redis://[:PASSWORD@]HOST[:PORT][/DB]; returned unchanged when valid.
-Parsed<std::string> parse_redis_url(std::string_view text);
+Parsed<std::string> parse_redis_setting(std::string_view text);
 /// trace, debug, info, warn, error, critical or off.
 Parsed<std::string> parse_log_level(std::string_view text);
 /// text or json.

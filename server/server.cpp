@@ -121,8 +121,11 @@ void Server::run() {
                                                [this] { return credentials(); }});
     admin->start();
   }
-  for (auto& s : shards_) threads_.emplace_back([&s] { s->run(); });
+  // Everything that can fail at start (a bad Redis URL, a port in use) fails before any shard
+  // thread exists, so the error reaches main as one line instead of std::terminate. Snapshots
+  // the store posts now wait in the shards' queues until they run.
   auto redis = start_redis();
+  for (auto& s : shards_) threads_.emplace_back([&s] { s->run(); });
   spdlog::info("turnd {} listening on udp+tcp {} with {} shard(s), realm \"{}\"", kVersion,
                describe_listen(config_), config_.threads, logsafe(config_.realm));
   if (config_.admin_listen)

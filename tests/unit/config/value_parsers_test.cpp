@@ -211,7 +211,10 @@ TEST(ValueParsers, User) {
 }
 
 TEST(ValueParsers, RedisUrl) {
-  constexpr std::string_view kBad = "expected redis://[:PASSWORD@]HOST[:PORT][/DB]";
+  // The one Redis URL parser (config/redis_url) decides; these rows check the setting keeps
+  // the text and reports its message. Every form is tabled in tests/unit/redis/redis_url_test.
+  constexpr std::string_view kBad =
+      "expected redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], e.g. redis://127.0.0.1:6379/0";
   run_cases(
       "redis",
       {
@@ -220,17 +223,17 @@ TEST(ValueParsers, RedisUrl) {
           {"redis://localhost", "redis://localhost", true},
           {"redis://[::1]:6379", "redis://[::1]:6379", true},
           {"http://127.0.0.1:6379", kBad, false},
-          {"redis://", kBad, false},
           {"127.0.0.1:6379", kBad, false},
-          {"redis://127.0.0.1:6379/0?x=1", kBad, false},
           {"redis://127.0.0.1:0", "port must be 1-65535", false},
           {"redis://127.0.0.1:70000", "port must be 1-65535", false},
-          {"redis://127.0.0.1/db", "DB must be a number, e.g. redis://127.0.0.1:6379/0", false},
+          {"redis://127.0.0.1/db", "DB must be a database number, e.g. redis://127.0.0.1:6379/0",
+           false},
+          // Issue 9, defect 8: the config accepted this and the client then refused it at start.
+          {"redis://127.0.0.1/2000000",
+           "DB must be a database number, e.g. redis://127.0.0.1:6379/0", false},
           {"redis://user:pw@127.0.0.1", "redis://user:pw@127.0.0.1", true},
-          {"redis://pw@127.0.0.1", "credentials must be :PASSWORD@ or USER:PASSWORD@", false},
-          {"redis://user:@127.0.0.1", "credentials must be :PASSWORD@ or USER:PASSWORD@", false},
       },
-      parse_redis_url, [](const std::string& s) { return s; });
+      parse_redis_setting, [](const std::string& s) { return s; });
 }
 
 }  // namespace

@@ -1,0 +1,11 @@
+// The Redis URL of the `redis:` setting, parsed by the config's one parser (config/redis_url).
+#pragma once
+
+#include "config/redis_url.hpp"
+
+namespace turnd::auth::redis {
+
+using config::RedisUrl;
+using config::parse_redis_url;
+
+}  // namespace turnd::auth::redis
