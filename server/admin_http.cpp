@@ -25,8 +25,10 @@ using asio::ip::tcp;
 
 namespace {
 
-using Request = http::request<http::string_body>;
-using Response = http::response<http::string_body>;
+using Request = AdminRequest;
+using Response = AdminResponse;
+
+constexpr std::string_view kJson = "application/json";
 
 Response text(http::status status, std::string body, const Request& req,
               std::string_view type = "text/plain; charset=utf-8") {
@@ -39,12 +41,141 @@ Response text(http::status status, std::string body, const Request& req,
   return r;
 }
 
+Response json_error(http::status status, std::string_view message, const Request& req) {
+  boost::json::object body;
+  body["error"] = message;
+  return text(status, boost::json::serialize(body) + "\n", req, kJson);
+}
+
 bool key_matches(std::string_view given, const std::string& expected) {
   return given.size() == expected.size() &&
          CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
 }
 
+// The code point of the UTF-8 sequence at s[i] (advancing i), or -1 when it is not valid
+// UTF-8 (truncated, overlong, surrogate, above U+10FFFF).
+long next_code_point(std::string_view s, std::size_t& i) noexcept {
+  const auto b0 = static_cast<unsigned char>(s[i++]);
+  if (b0 < 0x80) return b0;
+  int extra = 0;
+  long cp = 0, min = 0;
+  if ((b0 & 0xE0) == 0xC0) {
+    extra = 1, cp = b0 & 0x1F, min = 0x80;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    extra = 2, cp = b0 & 0x0F, min = 0x800;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    extra = 3, cp = b0 & 0x07, min = 0x10000;
+  } else {
+    return -1;
+  }
+  for (int k = 0; k < extra; ++k) {
+    if (i >= s.size()) return -1;
+    const auto b = static_cast<unsigned char>(s[i++]);
+    if ((b & 0xC0) != 0x80) return -1;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return -1;
+  return cp;
+}
+
+// The query parameters the credential endpoint reads (percent-decoded), and the API key from
+// "Authorization: Bearer" (which wins over ?key=).
+struct CredentialQuery {
+  std::string key, username, service;
+};
+
+CredentialQuery read_credential_query(const boost::urls::url_view& target, const Request& req) {
+  CredentialQuery q;
+  for (auto p : target.params()) {
+    if (p.key == "key") q.key = p.value;
+    if (p.key == "username") q.username = p.value;
+    if (p.key == "service") q.service = p.value;
+  }
+  if (auto auth = req[http::field::authorization]; auth.starts_with("Bearer "))
+    q.key = std::string(auth.substr(7));
+  return q;
+}
+
+Response minted_response(const auth::MintedCredential& minted, const Request& req) {
+  boost::json::object body;
+  body["username"] = minted.username;
+  body["password"] = minted.password;
+  body["ttl"] = minted.ttl.count();
+  boost::json::array uris;
+  for (const auto& u : minted.uris) uris.emplace_back(u);
+  body["uris"] = std::move(uris);
+  return text(http::status::ok, boost::json::serialize(body) + "\n", req, kJson);
+}
+
+// GET /healthz: the process answers.
+Response route_healthz(const Request& req) { return text(http::status::ok, "ok\n", req); }
+
+// GET /readyz: listeners up and not draining.
+Response route_readyz(const Request& req, const AdminHooks& hooks) {
+  const bool ready = hooks.ready && hooks.ready();
+  return text(ready ? http::status::ok : http::status::service_unavailable,
+              ready ? "ready\n" : "not ready\n", req);
+}
+
+// GET /metrics: Prometheus text exposition.
+Response route_metrics(const Request& req, const AdminHooks& hooks) {
+  return text(http::status::ok, hooks.metrics ? hooks.metrics() : "", req,
+              "text/plain; version=0.0.4; charset=utf-8");
+}
+
+// GET /api/v1/turn-credentials?service=turn&username=NAME (TURN REST API draft §2.1).
+Response route_credentials(const Request& req, const boost::urls::url_view& target,
+                           const config::Config& config, const AdminHooks& hooks,
+                           std::chrono::system_clock::time_point now) {
+  const CredentialQuery q = read_credential_query(target, req);
+  if (!key_matches(q.key, *config.admin_api_key))
+    return json_error(http::status::unauthorized, "missing or wrong API key", req);
+  if (!q.service.empty() && q.service != "turn")
+    return json_error(http::status::bad_request, "service must be turn", req);
+  if (const auto bad = check_credential_user(q.username); !bad.empty())
+    return json_error(http::status::bad_request, bad, req);
+  const auto creds = hooks.credentials ? hooks.credentials() : nullptr;
+  if (!creds || creds->secrets.empty())
+    return json_error(http::status::service_unavailable,
+                      "no active secret: run 'turnctl secret add' or set auth.secrets", req);
+  // The same minting code as `turnctl mint`, which is the code that verifies.
+  return minted_response(
+      auth::mint_rest(
+          q.username, config.credential_ttl, creds->secrets.front(), config.rest_separator,
+          std::chrono::time_point_cast<std::chrono::seconds>(now),
+          config.credential_uris.empty() ? default_turn_uris(config) : config.credential_uris),
+      req);
+}
+
 }  // namespace
+
+std::string_view check_credential_user(std::string_view user) noexcept {
+  if (user.empty() || user.size() > kMaxCredentialUser)
+    return "need service=turn and username=NAME (1-256 bytes)";
+  for (std::size_t i = 0; i < user.size();) {
+    const long cp = next_code_point(user, i);
+    if (cp < 0) return "username must be UTF-8";
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
+      return "username must not contain control characters";
+  }
+  return {};
+}
+
+AdminResponse handle_admin_request(const AdminRequest& req, const config::Config& config,
+                                   const AdminHooks& hooks,
+                                   std::chrono::system_clock::time_point now) {
+  if (req.method() != http::verb::get)
+    return text(http::status::method_not_allowed, "only GET\n", req);
+  auto target = boost::urls::parse_origin_form(req.target());
+  if (!target) return text(http::status::not_found, "not found\n", req);
+  const auto path = target->path();
+  if (path == "/healthz") return route_healthz(req);
+  if (path == "/readyz") return route_readyz(req, hooks);
+  if (path == "/metrics") return route_metrics(req, hooks);
+  if (path == "/api/v1/turn-credentials" && config.admin_api_key)
+    return route_credentials(req, *target, config, hooks, now);
+  return text(http::status::not_found, "not found\n", req);
+}
 
 std::vector<std::string> default_turn_uris(const config::Config& config) {
   std::vector<std::string> uris;
@@ -103,67 +234,12 @@ asio::awaitable<void> AdminHttp::serve(tcp::socket socket) {
   for (int served = 0; served < 100; ++served) {  // bounded keep-alive
     stream.expires_after(std::chrono::seconds(10));
     http::request_parser<http::string_body> parser;
-    parser.body_limit(8192);
+    parser.body_limit(kAdminBodyLimit);
     co_await http::async_read(stream, buffer, parser,
                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
-    const Request& req = parser.get();
-    Response res;
-    auto target = boost::urls::parse_origin_form(req.target());
-    const std::string path = target ? std::string(target->path()) : std::string{};
-    if (req.method() != http::verb::get) {
-      res = text(http::status::method_not_allowed, "only GET\n", req);
-    } else if (path == "/healthz") {
-      res = text(http::status::ok, "ok\n", req);
-    } else if (path == "/readyz") {
-      const bool ready = hooks_.ready && hooks_.ready();
-      res = text(ready ? http::status::ok : http::status::service_unavailable,
-                 ready ? "ready\n" : "not ready\n", req);
-    } else if (path == "/metrics") {
-      res = text(http::status::ok, hooks_.metrics ? hooks_.metrics() : "", req,
-                 "text/plain; version=0.0.4; charset=utf-8");
-    } else if (path == "/api/v1/turn-credentials" && config_.admin_api_key) {
-      auto params = target->params();
-      std::string key, username, service;
-      for (auto p : params) {
-        if (p.key == "key") key = p.value;
-        if (p.key == "username") username = p.value;
-        if (p.key == "service") service = p.value;
-      }
-      if (auto auth = req[http::field::authorization]; auth.starts_with("Bearer "))
-        key = std::string(auth.substr(7));
-      const auto creds = hooks_.credentials ? hooks_.credentials() : nullptr;
-      if (!key_matches(key, *config_.admin_api_key)) {
-        res = text(http::status::unauthorized, "{\"error\":\"missing or wrong API key\"}\n", req,
-                   "application/json");
-      } else if (username.empty() || username.size() > 256 ||
-                 (!service.empty() && service != "turn")) {
-        res = text(http::status::bad_request,
-                   "{\"error\":\"need service=turn and username=NAME (at most 256 bytes)\"}\n", req,
-                   "application/json");
-      } else if (!creds || creds->secrets.empty()) {
-        res =
-            text(http::status::service_unavailable,
-                 "{\"error\":\"no active secret: run 'turnctl secret add' or set auth.secrets\"}\n",
-                 req, "application/json");
-      } else {
-        // The same minting code as `turnctl mint`, which is the code that verifies.
-        const auto minted = auth::mint_rest(
-            username, config_.credential_ttl, creds->secrets.front(), config_.rest_separator,
-            std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()),
-            config_.credential_uris.empty() ? default_turn_uris(config_) : config_.credential_uris);
-        boost::json::object body;
-        body["username"] = minted.username;
-        body["password"] = minted.password;
-        body["ttl"] = minted.ttl.count();
-        boost::json::array uris;
-        for (const auto& u : minted.uris) uris.emplace_back(u);
-        body["uris"] = std::move(uris);
-        res = text(http::status::ok, boost::json::serialize(body) + "\n", req, "application/json");
-      }
-    } else {
-      res = text(http::status::not_found, "not found\n", req);
-    }
+    const Response res =
+        handle_admin_request(parser.get(), config_, hooks_, std::chrono::system_clock::now());
     co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
     if (ec || !res.keep_alive()) break;
   }

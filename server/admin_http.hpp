@@ -1,13 +1,21 @@
 // The admin listener (loopback by default): Prometheus /metrics, /healthz, /readyz and the
 // TURN REST API credential endpoint (draft-uberti-behave-turn-rest §2.1), on the control
 // thread. Shards are only read through their relaxed counters.
+//
+// Request handling is a pure function of (request, config, hooks, now) -> response:
+// `handle_admin_request`, one small function per route. `AdminHttp::serve` only reads and
+// writes. tests/fuzz/fuzz_admin_http.cpp drives the function with raw request bytes.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "auth/credential_store.hpp"
 #include "config/config.hpp"
@@ -19,6 +27,24 @@ struct AdminHooks {
   std::function<bool()> ready;                        // listeners up, not draining
   std::function<auth::CredentialsPtr()> credentials;  // current snapshot (newest secret first)
 };
+
+using AdminRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using AdminResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+/// Request bodies larger than this are refused by the parser (GET needs none).
+inline constexpr std::size_t kAdminBodyLimit = 8192;
+/// Longest user name the credential endpoint mints for (bytes).
+inline constexpr std::size_t kMaxCredentialUser = 256;
+
+/// The answer to one request: 200, 400, 401, 404, 405 or 503, never a throw for any input.
+/// JSON bodies (content type application/json) always parse. `now` stamps minted credentials.
+AdminResponse handle_admin_request(const AdminRequest& req, const config::Config& config,
+                                   const AdminHooks& hooks,
+                                   std::chrono::system_clock::time_point now);
+
+/// Why `user` cannot be put in a credential (empty, longer than kMaxCredentialUser, not UTF-8,
+/// or with a control character: C0, DEL, C1), or "" when it can.
+std::string_view check_credential_user(std::string_view user) noexcept;
 
 class AdminHttp {
  public:

@@ -129,5 +129,108 @@ def main():
         (HERE / "corpus" / "framing" / name).write_bytes(data)
 
 
+# --- seeds of the targets over the rest of the tree -------------------------------------------
+REPO = HERE.parent.parent
+
+CONFIG = {
+    "minimal": b"realm: example.org\n",
+    "listen_list": b'listen: ["127.0.0.1:3478", "[::1]:3478"]\nrealm: r\n',
+    "users_map": b"auth:\n  users:\n    - {name: alice, password: secret}\n    - bob:pw\n",
+    "bad_port": b'listen:\n  - "1.2.3.4:99999"\n',
+    "typo": b"relam: x\n",
+    "not_a_map": b"- a\n- b\n",
+    "bad_yaml": b"realm: [unclosed\n",
+    "twice": b"realm: a\nrealm: b\n",
+    "nested_wrong": b"relay:\n  ports: 10-5\n",
+    "limits": b"limits:\n  max_connections: 10\n  first_message_timeout: 5s\n",
+    "redis_db": b"redis: redis://127.0.0.1:6379/2000000\n",
+    "admin": b'admin:\n  listen: "127.0.0.1:9641"\n  api_key: k\n  credential_ttl: 10m\n',
+    "anchor": b"realm: &r x\nsoftware: *r\n",
+}
+
+# byte 0: separator index (0-3 ':'), bit 7: huge clock skew; bytes 1-2: skew (s); then the name.
+def rest(name, sep=0, skew=60):
+    return bytes([sep]) + struct.pack(">H", skew) + name
+
+REST = {
+    "valid": rest(b"1767225600:alice"),
+    "expired": rest(b"1000:alice"),
+    "extra_colons": rest(b"1767225600:alice:app:1"),
+    "leading_zeros": rest(b"0001767225600:bob"),
+    "negative": rest(b"-5:alice"),
+    "no_user": rest(b"1767225600:"),
+    "no_expiry": rest(b":alice"),
+    "dash_separator": rest(b"1767225600-alice", sep=4),
+    "too_large": rest(b"99999999999999999999:alice"),
+    "year_9999": rest(b"253402300799:alice"),
+    "near_max_huge_skew": rest(b"9223372036854775000:x", sep=0x80),
+    "plain_user": rest(b"alice"),
+}
+
+API_KEY = b"k-0123456789abcdef"
+
+def http(setup, request):
+    return bytes([setup]) + request
+
+ADMIN = {
+    "healthz": http(7, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+    "readyz_not_ready": http(3, b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n"),
+    "metrics": http(7, b"GET /metrics HTTP/1.0\r\n\r\n"),
+    "post": http(7, b"POST /healthz HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"),
+    "creds_header": http(7, b"GET /api/v1/turn-credentials?service=turn&username=alice HTTP/1.1\r\n"
+                          b"Host: x\r\nAuthorization: Bearer " + API_KEY + b"\r\n\r\n"),
+    "creds_query": http(7, b"GET /api/v1/turn-credentials?service=turn&username=alice&key="
+                         + API_KEY + b" HTTP/1.1\r\nHost: x\r\n\r\n"),
+    "creds_nul": http(7, b"GET /api/v1/turn-credentials?username=a%00b&key=" + API_KEY
+                       + b" HTTP/1.1\r\n\r\n"),
+    "creds_bad_utf8": http(7, b"GET /api/v1/turn-credentials?username=%ff%fe&key=" + API_KEY
+                            + b" HTTP/1.1\r\n\r\n"),
+    "creds_wrong_key": http(7, b"GET /api/v1/turn-credentials?username=a&key=nope HTTP/1.1\r\n\r\n"),
+    "creds_no_secret": http(5, b"GET /api/v1/turn-credentials?username=a HTTP/1.1\r\n"
+                             b"Authorization: Bearer " + API_KEY + b"\r\n\r\n"),
+    "creds_no_key_configured": http(6, b"GET /api/v1/turn-credentials?username=a&key=x HTTP/1.1\r\n\r\n"),
+    "absolute_target": http(7, b"GET http://x/healthz HTTP/1.1\r\n\r\n"),
+    "chunked": http(7, b"GET /healthz HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+}
+
+# fuzz_dispatcher programs: op byte = client << 4 | opcode (0 allocate, 1 bad allocate,
+# 2 permission T, 3 channel-bind CH T, 4 send T LEN.., 5 channel-data CH LEN.., 6 refresh Z,
+# 7 close, 8 garbage KIND LEN.., 9 peer-send P LEN..). Targets T: 0, 1 peers, 2-4 clients' relays.
+def op(client, code, *args):
+    return bytes([client << 4 | code, *args])
+
+DISPATCHER = {
+    "allocate_permit_send": op(0, 0) + op(0, 2, 0) + op(0, 4, 0, 4) + b"ping" + op(0, 9, 0, 3) + b"abc",
+    "channel_roundtrip": op(0, 0) + op(0, 3, 1, 1) + op(0, 5, 1, 5) + b"hello" + op(0, 9, 1, 2) + b"hi",
+    "no_permission": op(0, 0) + op(0, 4, 0, 3) + b"xyz" + op(0, 9, 0, 3) + b"xyz",
+    "relay_to_relay": (op(0, 0) + op(1, 0) + op(0, 2, 3) + op(1, 2, 2) + op(0, 4, 3, 4) + b"r2r!"
+                       + op(1, 3, 2, 2) + op(1, 5, 2, 4) + b"back"),
+    "tcp_close": op(2, 0) + op(2, 3, 0, 0) + op(2, 5, 0, 3) + b"abc" + op(2, 9, 4, 2) + b"in" + op(2, 7),
+    "tcp_relay_to_udp": (op(2, 0) + op(0, 0) + op(2, 2, 2) + op(0, 2, 4) + op(2, 4, 2, 8)
+                         + b"tcp->udp" + op(0, 3, 3, 4) + op(0, 5, 3, 8) + b"udp->tcp"),
+    "refresh_delete_reuse": op(0, 0) + op(0, 6, 1) + op(0, 0) + op(0, 2, 0) + op(0, 6, 0),
+    "unauthenticated": op(0, 1) + op(1, 1) + op(0, 8, 0, 8) + b"\x00\x19\x00\x04\x11\x00\x00\x00",
+    "garbage_raw": op(0, 8, 1, 20) + bytes(range(20)) + op(1, 8, 6, 12) + b"\x80\x28\x00\x04abcd\x00\x06\x00\x00",
+    "double_allocate": op(0, 0) + op(0, 0) + op(1, 6, 0) + op(2, 7),
+}
+
+
+def write_dir(name, items):
+    out = HERE / "corpus" / name
+    out.mkdir(parents=True, exist_ok=True)
+    for key, data in items.items():
+        (out / key).write_bytes(data)
+
+
+def main_tree():
+    write_dir("config", CONFIG)
+    (HERE / "corpus" / "config" / "packaging_turnd_yaml").write_bytes(
+        (REPO / "packaging" / "turnd.yaml").read_bytes())
+    write_dir("rest_username", REST)
+    write_dir("admin_http", ADMIN)
+    write_dir("dispatcher", DISPATCHER)
+
+
 if __name__ == "__main__":
     main()
+    main_tree()

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang and runs each for SECONDS; exits non-zero on a crash.
-#   tests/fuzz/run_fuzz.sh BUILD_DIR SECONDS [message|framing ...]
+#   tests/fuzz/run_fuzz.sh BUILD_DIR SECONDS [TARGET ...]
+# TARGET: message framing config rest_username redis_reply admin_http dispatcher (default: the
+# first two; the others need the full tree, not the protocol-only fallback).
 # BUILD_DIR is a clang build with TURND_FUZZ=ON; it is configured if it has no build.ninja yet.
 # When the full tree does not configure (parts of it in progress), the protocol-only project in
 # tests/fuzz/standalone is used instead. The committed corpus is copied to a temporary directory
 # so new finds do not pollute it; crash inputs are kept in BUILD_DIR/fuzz-artifacts/.
-# Environment: FUZZ_MAX_LEN (default 4096), FUZZ_ARGS (extra libFuzzer flags).
+# Environment: FUZZ_MAX_LEN (default 4096), FUZZ_ARGS (extra libFuzzer flags), FUZZ_WORK (a
+# directory to keep the grown corpus in, TARGET/ under it, instead of a temporary one; see
+# run_long.sh). Each target uses tests/fuzz/TARGET.dict when there is one, else stun.dict
+# for message and framing.
 set -euo pipefail
 
 if [[ $# -lt 2 ]]; then
-  echo "usage: $0 BUILD_DIR SECONDS [message|framing ...]" >&2
+  echo "usage: $0 BUILD_DIR SECONDS [TARGET ...]" >&2
   exit 2
 fi
 build_dir=$1
@@ -39,8 +44,13 @@ cmake --build "$build_dir" --target "${targets[@]/#/fuzz_}"
 
 artifacts=$build_dir/fuzz-artifacts
 mkdir -p "$artifacts"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+if [[ -n ${FUZZ_WORK:-} ]]; then
+  work=$FUZZ_WORK
+  mkdir -p "$work"
+else
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+fi
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 status=0
@@ -49,9 +59,15 @@ for target in "${targets[@]}"; do
   [[ -n $binary ]] || { echo "run_fuzz: fuzz_$target was not built" >&2; exit 1; }
   mkdir -p "$work/$target"
   cp "$fuzz_dir/corpus/$target/." "$work/$target/" -r
+  dict=()
+  if [[ -f $fuzz_dir/$target.dict ]]; then
+    dict=(-dict="$fuzz_dir/$target.dict")
+  elif [[ $target == message || $target == framing ]]; then
+    dict=(-dict="$fuzz_dir/stun.dict")
+  fi
   echo "run_fuzz: fuzz_$target for ${seconds}s"
   # shellcheck disable=SC2086 # FUZZ_ARGS is a list of flags
-  if ! "$binary" "$work/$target" -max_total_time="$seconds" -dict="$fuzz_dir/stun.dict" \
+  if ! "$binary" "$work/$target" -max_total_time="$seconds" "${dict[@]}" \
       -max_len="${FUZZ_MAX_LEN:-4096}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$artifacts/$target-" ${FUZZ_ARGS:-}; then
     echo "run_fuzz: fuzz_$target FAILED; reproduce with: $binary $artifacts/$target-<crash file>" >&2

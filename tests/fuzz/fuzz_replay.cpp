@@ -1,6 +1,8 @@
-// Runs both fuzz properties over every file of the given corpus directories, plus, for small
-// files, every truncation and a one-bit flip of every byte. Registered as ctest fuzz.regress so
-// each build checks the properties and every committed crash input, with or without libFuzzer.
+// Replays a corpus through one fuzz property (fuzz_regress: both protocol properties) without
+// libFuzzer: every file, plus (when TURND_FUZZ_MUTATE is 1 and the file is small) every truncation
+// and a one-bit flip of every byte. Built once per target as fuzz_regress_<name> with
+// TURND_FUZZ_CHECK naming the property; registered as ctest fuzz.regress.<name> so every build
+// checks the committed corpus and every committed crash input.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -10,22 +12,24 @@
 
 #include "fuzz_targets.hpp"
 
+#ifndef TURND_FUZZ_MUTATE
+#define TURND_FUZZ_MUTATE 1
+#endif
+
 namespace {
 
 constexpr std::size_t kMutateUpTo = 1024;  // bytes; larger files are checked as they are
 
 std::size_t check_all(const std::vector<std::uint8_t>& bytes) {
-  std::size_t inputs = 0;
-  auto check = [&](const std::uint8_t* data, std::size_t size) {
-    turnd::fuzz::check_message(data, size);
-    turnd::fuzz::check_framing(data, size);
-    ++inputs;
+  auto check = [](const std::uint8_t* data, std::size_t size) {
+    turnd::fuzz::TURND_FUZZ_CHECK(data, size);
   };
   check(bytes.data(), bytes.size());
-  if (bytes.size() > kMutateUpTo) return inputs;
-  for (std::size_t n = 0; n < bytes.size(); ++n) check(bytes.data(), n);
+  if (!TURND_FUZZ_MUTATE || bytes.size() > kMutateUpTo) return 1;
+  std::size_t inputs = 1;
+  for (std::size_t n = 0; n < bytes.size(); ++n, ++inputs) check(bytes.data(), n);
   std::vector<std::uint8_t> flipped = bytes;
-  for (std::size_t i = 0; i < flipped.size(); ++i) {
+  for (std::size_t i = 0; i < flipped.size(); ++i, ++inputs) {
     flipped[i] ^= static_cast<std::uint8_t>(1u << (i % 8));
     check(flipped.data(), flipped.size());
     flipped[i] = bytes[i];
@@ -55,6 +59,6 @@ int main(int argc, char** argv) {
       ++files;
     }
   }
-  std::printf("fuzz_regress: %zu files, %zu inputs: all properties hold\n", files, inputs);
+  std::printf("%s: %zu files, %zu inputs: all properties hold\n", argv[0], files, inputs);
   return files == 0 ? 1 : 0;  // an empty corpus means a wrong path, not a pass
 }
