@@ -11,8 +11,11 @@ cxx=${3:-c++}
 start=$(date +%s)
 if [[ ! -f $build_dir/build.ninja ]]; then
   mkdir -p "$build_dir"
+  # -O1 -g1: ASan's recommended optimisation, line tables for the reports; both compile much
+  # faster than -O2 -g on the 2-core CI machine.
   cmake -S "$src" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_COMPILER="$cxx" -DTURND_SANITIZE=ON -DTURND_BUILD_TESTS=OFF
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DCMAKE_CXX_COMPILER="$cxx" -DTURND_SANITIZE=ON \
+    -DTURND_BUILD_TESTS=OFF
 fi
 cmake --build "$build_dir" -j "${JOBS:-2}" --target turnd
 # The binary must really be instrumented: an uninstrumented one would pass every asan.* test.
