@@ -76,6 +76,10 @@ struct Config {
   unsigned max_connections = 10000;                ///< TCP in total; 0 = unlimited
   std::chrono::seconds first_message_timeout{10};  ///< until the first valid STUN message
   std::chrono::seconds connection_idle_timeout{300};  ///< no complete frame for this long
+  /// Apply the per-source limits to loopback sources too. Off by default: a loopback source
+  /// cannot be spoofed from off the host and a reply to it amplifies towards no one, while
+  /// health checks and benchmarks run there.
+  bool limit_loopback = false;
 
   // admin
   std::optional<protocol::TransportAddress> admin_listen;  ///< e.g. 127.0.0.1:9641

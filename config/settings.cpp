@@ -153,7 +153,8 @@ constexpr std::array kSettings = {
         .help = "Redis for credentials and secrets: redis://[:PASSWORD@]HOST[:PORT][/DB]",
         .shape = Shape::Optional,
         .secrecy = Secrecy::UrlPassword,
-        .set = [](Config& c, std::string_view t) { return assign(c.redis, parse_redis_setting(t)); },
+        .set = [](Config& c,
+                  std::string_view t) { return assign(c.redis, parse_redis_setting(t)); },
         .clear = [](Config& c) { c.redis.reset(); },
     },
     Setting{
@@ -328,6 +329,15 @@ constexpr std::array kSettings = {
             [](Config& c, std::string_view t) {
               return assign(c.max_connections, parse_unsigned(t, 0, kUnlimited));
             },
+    },
+    Setting{
+        .key = "limits.limit_loopback",
+        .flag = "--limit-loopback",
+        .example = "false",
+        .help = "Apply the per-source limits to loopback clients too",
+        .shape = Shape::Switch,
+        .set = [](Config& c,
+                  std::string_view t) { return assign(c.limit_loopback, parse_bool(t)); },
     },
     Setting{
         .key = "limits.first_message_timeout",

@@ -7,7 +7,8 @@ ConnectionLimiter::Verdict ConnectionLimiter::acquire(const protocol::IpAddress&
   if (total_limit_ != 0 && total_.load(std::memory_order_relaxed) >= total_limit_)
     return Verdict::Total;
   auto& n = by_source_[SourceKey::of(source)];
-  if (per_source_ != 0 && n >= per_source_) return Verdict::PerSource;
+  if (per_source_ != 0 && n >= per_source_ && (limit_loopback_ || !is_loopback(source)))
+    return Verdict::PerSource;
   ++n;
   total_.fetch_add(1, std::memory_order_relaxed);
   return Verdict::Ok;

@@ -15,8 +15,9 @@ namespace turnd::server {
 class ConnectionLimiter {
  public:
   /// 0 means unlimited for either limit.
-  ConnectionLimiter(unsigned per_source, unsigned total)
-      : per_source_(per_source), total_limit_(total) {}
+  /// `limit_loopback` false: loopback sources count only against the total.
+  ConnectionLimiter(unsigned per_source, unsigned total, bool limit_loopback = true)
+      : per_source_(per_source), total_limit_(total), limit_loopback_(limit_loopback) {}
 
   enum class Verdict : std::uint8_t { Ok, PerSource, Total };
   /// Counts one more connection from `source` unless a limit forbids it.
@@ -27,6 +28,7 @@ class ConnectionLimiter {
 
  private:
   unsigned per_source_, total_limit_;
+  bool limit_loopback_;
   std::atomic<unsigned> total_{0};
   std::mutex mutex_;
   std::unordered_map<SourceKey, unsigned, SourceKeyHash> by_source_;

@@ -7,6 +7,7 @@
 #include "server/handlers/handlers.hpp"
 #include "server/log_text.hpp"
 #include "server/response.hpp"
+#include "server/source_key.hpp"
 
 namespace turnd::server {
 
@@ -56,7 +57,8 @@ ByteSpan Dispatcher::on_client_message(const ClientContext& ctx, MutableByteSpan
     // Over UDP the source may be spoofed: a reply to an unauthenticated request that is larger
     // than the request (401, 438, 400, 420, Binding) is within the anti-amplification limits.
     if (reply.empty() || authenticated_ || ctx.transport != Transport::Udp ||
-        reply.size() <= in.size())
+        reply.size() <= in.size() ||
+        (is_loopback(ctx.client.ip) && !shard_.config().limit_loopback))
       return reply;
     return within_amplification_limits(ctx, reply.size()) ? reply : ByteSpan{};
   }

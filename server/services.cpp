@@ -74,7 +74,7 @@ SharedServices::SharedServices(const config::Config& c)
       ports(c.relay_ports),
       quotas(c.user_quota, c.total_quota),
       peer_filter(c.allow_peers, c.deny_peers),
-      connections(c.max_connections_per_source, c.max_connections),
+      connections(c.max_connections_per_source, c.max_connections, c.limit_loopback),
       unauthenticated_replies(c.max_unauthenticated_per_second),
       auth_options{c.nonce_lifetime, c.clock_skew, c.rest_separator},
       nonces(c.nonce_lifetime),

@@ -2,6 +2,7 @@
 // subscriber usually holds a whole /64, so counting single IPv6 addresses would be no limit).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -23,6 +24,16 @@ struct SourceKey {
     return k;
   }
 };
+
+/// 127.0.0.0/8, ::1 and their IPv4-mapped forms: sources that cannot come from off the host
+/// (the kernel drops such source addresses arriving on any other interface).
+inline bool is_loopback(const protocol::IpAddress& address) noexcept {
+  const protocol::IpAddress ip = address.unmapped();
+  if (ip.is_v4()) return ip.bytes[0] == 127;
+  static constexpr std::array<std::uint8_t, 16> kV6Loopback{0, 0, 0, 0, 0, 0, 0, 0,
+                                                            0, 0, 0, 0, 0, 0, 0, 1};
+  return ip.bytes == kV6Loopback;
+}
 
 struct SourceKeyHash {
   std::size_t operator()(const SourceKey& k) const noexcept {

@@ -37,6 +37,19 @@ TEST(ConnectionLimiter, TotalLimit) {
   EXPECT_EQ(l.open(), 3u);
 }
 
+TEST(ConnectionLimiter, LoopbackCountsOnlyAgainstTheTotalUnlessAsked) {
+  ConnectionLimiter exempt{1, 3, false};
+  EXPECT_EQ(exempt.acquire(ip("127.0.0.1")), V::Ok);
+  EXPECT_EQ(exempt.acquire(ip("127.0.0.1")), V::Ok);
+  EXPECT_EQ(exempt.acquire(ip("::1")), V::Ok);
+  EXPECT_EQ(exempt.acquire(ip("::1")), V::Total);
+  exempt.release(ip("::1"));
+  EXPECT_EQ(exempt.acquire(ip("192.0.2.1")), V::Ok);
+  ConnectionLimiter strict{1, 0, true};
+  EXPECT_EQ(strict.acquire(ip("127.0.0.1")), V::Ok);
+  EXPECT_EQ(strict.acquire(ip("127.0.0.1")), V::PerSource);
+}
+
 TEST(ConnectionLimiter, ReleaseOfAnUnknownSourceChangesNothing) {
   ConnectionLimiter l{1, 1};
   l.release(ip("192.0.2.1"));

@@ -271,6 +271,7 @@ Bytes unauthenticated_allocate(std::uint8_t id) {
 
 TEST(DispatcherLimits, EveryUnauthenticatedReplyKindSharesTheSourceBudget) {
   auto config = TestServer::default_config();
+  config.limit_loopback = true;               // the test client is 127.0.0.1
   config.max_unauthenticated_per_second = 2;  // bursts of 4
   TestServer server{config};
   EXPECT_EQ(reply_code(server.send(unauthenticated_allocate(1))), 401);
@@ -300,8 +301,24 @@ TEST(DispatcherLimits, EveryUnauthenticatedReplyKindSharesTheSourceBudget) {
       << "a source is its IP address, whatever the port";
 }
 
+TEST(DispatcherLimits, LoopbackSourcesAreNotLimitedByDefault) {
+  auto config = TestServer::default_config();
+  config.max_unauthenticated_per_second = 1;
+  config.max_unauthenticated_bytes_per_second = 1000;
+  TestServer server{config};
+  for (std::uint8_t id = 1; id < 20; ++id)
+    EXPECT_EQ(reply_code(server.send(unauthenticated_allocate(id))), 401) << int{id};
+  ClientContext remote = server.ctx;
+  remote.client = test::addr("192.0.2.1:40001");
+  EXPECT_EQ(reply_code(server.send_from(remote, unauthenticated_allocate(30))), 401);
+  EXPECT_EQ(reply_code(server.send_from(remote, unauthenticated_allocate(31))), 401);
+  EXPECT_TRUE(server.send_from(remote, unauthenticated_allocate(32)).empty())
+      << "a remote source is limited (burst of 2)";
+}
+
 TEST(DispatcherLimits, AuthenticatedRepliesAreNotLimited) {
   auto config = TestServer::default_config();
+  config.limit_loopback = true;  // the test client is 127.0.0.1
   config.max_unauthenticated_per_second = 1;
   TestServer server{config};
   const LongTerm alice = server.alice();  // takes one 401
@@ -312,6 +329,7 @@ TEST(DispatcherLimits, AuthenticatedRepliesAreNotLimited) {
 
 TEST(DispatcherLimits, RepliesNoLargerThanTheRequestAreNotLimited) {
   auto config = TestServer::default_config();
+  config.limit_loopback = true;  // the test client is 127.0.0.1
   config.max_unauthenticated_per_second = 1;
   TestServer server{config};
   const std::string padding(200, 'p');
@@ -324,6 +342,7 @@ TEST(DispatcherLimits, RepliesNoLargerThanTheRequestAreNotLimited) {
 
 TEST(DispatcherLimits, TheSourceBudgetIsSharedByAllShards) {
   auto config = TestServer::default_config();
+  config.limit_loopback = true;               // the test client is 127.0.0.1
   config.max_unauthenticated_per_second = 1;  // bursts of 2
   TestServer server{config};
   boost::asio::io_context io2;
@@ -342,6 +361,7 @@ TEST(DispatcherLimits, TheSourceBudgetIsSharedByAllShards) {
 
 TEST(DispatcherLimits, GlobalByteCapHoldsForManySources) {
   auto config = TestServer::default_config();
+  config.limit_loopback = true;  // the test client is 127.0.0.1
   config.max_unauthenticated_per_second = 0;
   config.max_unauthenticated_bytes_per_second = 1000;
   config.threads = 1;
