@@ -27,7 +27,10 @@ def flags_if_supported(*pairs) -> List[str]:
 
 
 def admin_args(port: int) -> List[str]:
-    return ["--admin-listen", f"127.0.0.1:{port}"]
+    """The admin listener, and the per-source limits applied to loopback clients too: every
+    client of these tests is 127.0.0.x, which turnd exempts by default."""
+    loopback = ["--limit-loopback"] if procs.TurndProcess.supports("--limit-loopback") else []
+    return ["--admin-listen", f"127.0.0.1:{port}"] + loopback
 
 
 def scrape(port: int) -> Dict[str, float]:
