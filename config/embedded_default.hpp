@@ -1,6 +1,6 @@
 // The configuration compiled into turnd and used when no --config is given: the text of
-// packaging/turnd.yaml, which documents every key. It carries a well-known REST secret so that
-// turnd works out of the box without Redis; the server logs a hint while that secret is in use.
+// packaging/turnd.yaml, which documents every key. It configures no credentials: a turnd
+// without any generates a random REST secret for its run (server/main.cpp, config/run_secret.hpp).
 #pragma once
 
 #include <string_view>
@@ -9,8 +9,10 @@
 
 namespace turnd::config {
 
-/// The shared secret of the embedded default. Anyone can mint credentials with it.
-inline constexpr std::string_view kDefaultSecret = "turnd-default-secret-change-me";
+/// The REST secret that earlier versions shipped in their default config and documentation.
+/// Anyone can mint credentials with it, so a config that sets it is refused (auth.secrets,
+/// --auth-secret).
+inline constexpr std::string_view kPublicSecret = "turnd-default-secret-change-me";
 
 /// The embedded YAML text (a copy of packaging/turnd.yaml made at build time).
 std::string_view embedded_default_yaml() noexcept;
@@ -18,12 +20,8 @@ std::string_view embedded_default_yaml() noexcept;
 /// Loads embedded_default_yaml(); `Config::source` is "<embedded>".
 Config load_embedded_default();
 
-/// True while `config` accepts kDefaultSecret, so the server can tell the operator to change it.
-bool uses_default_secret(const Config& config) noexcept;
-
-/// The public default secret exists so a bare `turnd` works out of the box. Once the operator
-/// configures a real credential source (Redis, or static users) it must not stay a way in:
-/// removes it then and returns true.
-bool drop_superseded_default_secret(Config& config);
+/// True when `config` names a credential source: static users, REST secrets or Redis. Without
+/// one, turnd generates a secret for the run and turnctl mint looks for it.
+bool has_credentials(const Config& config) noexcept;
 
 }  // namespace turnd::config

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "config/config_error.hpp"
+#include "config/embedded_default.hpp"
 
 namespace turnd::config {
 namespace {
@@ -216,6 +217,11 @@ Parsed<char> parse_rest_separator(std::string_view text) {
 
 Parsed<std::string> parse_secret(std::string_view text) {
   if (text.empty()) return fail<std::string>("secret must not be empty");
+  if (text == kPublicSecret)
+    return fail<std::string>(
+        "this is the public secret of turnd's old default config, anyone can mint credentials "
+        "with it: choose your own (e.g. openssl rand -base64 32), or set no credentials at all "
+        "and turnd generates a secret for each run");
   return std::string(text);
 }
 

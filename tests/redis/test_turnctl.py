@@ -183,13 +183,33 @@ def test_mint_env_and_js_formats(make_config):
     assert entry["credential"] == rest_password("s3", entry["username"])
 
 
-def test_mint_warns_about_the_builtin_secret():
-    if os.path.exists("/etc/turnd/turnd.yaml"):
-        pytest.skip("/etc/turnd/turnd.yaml exists: turnctl would read it instead of the built-in default")
-    r = ok("mint", "--user", "u", "--host", "h")
-    assert "built-in public secret" in r.err
-    assert json.loads(r.out)["credential"] == rest_password("turnd-default-secret-change-me",
-                                                           json.loads(r.out)["username"])
+def test_mint_finds_the_secret_turnd_generated_for_its_run(make_config, tmp_path, monkeypatch):
+    """A config with no credentials at all is what turnd runs with a secret of its own: turnctl
+    reads it from the run-secret file ($RUNTIME_DIRECTORY first) and says which file it used."""
+    rundir = tmp_path / "run"
+    rundir.mkdir(mode=0o700)
+    monkeypatch.setenv("RUNTIME_DIRECTORY", str(rundir))
+    cfg = make_config(secrets=[])
+    r = fails(1, "mint", "--user", "u", config=cfg)
+    assert "no credentials" in r.err and str(rundir / "run-secret") in r.err, r
+    (rundir / "run-secret").write_text("generated-by-turnd\n")
+    os.chmod(rundir / "run-secret", 0o600)
+    r = ok("mint", "--user", "u", config=cfg)
+    assert str(rundir / "run-secret") in r.err
+    entry = json.loads(r.out)
+    assert entry["credential"] == rest_password("generated-by-turnd", entry["username"])
+    # A file others could have written is not trusted.
+    os.chmod(rundir / "run-secret", 0o666)
+    assert "private" in fails(1, "mint", "--user", "u", config=cfg).err
+    # With a secret configured the run secret is not used.
+    os.chmod(rundir / "run-secret", 0o600)
+    entry = json.loads(ok("mint", "--user", "u", config=make_config(secrets=["s"])).out)
+    assert entry["credential"] == rest_password("s", entry["username"])
+
+
+def test_the_old_public_secret_is_refused(make_config):
+    r = fails(1, "mint", "--user", "u", config=make_config(secrets=["turnd-default-secret-change-me"]))
+    assert "auth.secrets[0]" in r.err and "public secret" in r.err, r
 
 
 # --- errors an operator meets ----------------------------------------------------------------

@@ -23,10 +23,7 @@ const config::Config& Context::config() {
   if (!config_) {
     const auto file = config_file();
     config_ = file.empty() ? config::load_embedded_default() : config::load_file(file);
-    // Accept and mint exactly what turnd does: with Redis (or static users) configured, turnd
-    // turns the public built-in secret off, so turnctl must not offer it either.
     if (!redis_override.empty()) config_->redis = redis_override;
-    config::drop_superseded_default_secret(*config_);
   }
   return *config_;
 }

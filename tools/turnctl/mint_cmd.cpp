@@ -6,6 +6,7 @@
 #include "auth/mint.hpp"
 #include "auth/redis/credential_repo.hpp"
 #include "config/embedded_default.hpp"
+#include "config/run_secret.hpp"
 #include "tools/turnctl/commands.hpp"
 
 namespace turnd::turnctl {
@@ -19,8 +20,33 @@ struct MintArgs {
   std::vector<std::string> uris;
 };
 
-// The newest secret in Redis; without Redis (or with none there) the config's first secret.
+// A config without any credentials is what turnd runs with a secret it generated for the run:
+// read that from the run-secret file and say so.
+std::string run_secret(Context& ctx) {
+  std::optional<config::RunSecret> found;
+  try {
+    found = config::read_run_secret();
+  } catch (const std::runtime_error& e) {
+    throw Failure(e.what());
+  }
+  if (!found) {
+    std::string looked;
+    for (const auto& dir : config::run_secret_dirs())
+      looked += (looked.empty() ? "" : ", ") + (dir / config::kRunSecretFile).string();
+    throw Failure(ctx.config_name() +
+                  " has no credentials and no running turnd left its generated secret here (" +
+                  looked + "): start turnd, or set auth.secrets in " + ctx.where_to_configure() +
+                  " or run 'turnctl secret add'");
+  }
+  std::cerr << "turnctl: using the secret turnd generated for its current run, from "
+            << found->file.string() << "\n";
+  return found->secret;
+}
+
+// The newest secret in Redis; without Redis (or with none there) the config's first secret;
+// with no credentials configured at all, the secret of the running turnd.
 std::string newest_secret(Context& ctx) {
+  if (!config::has_credentials(ctx.config())) return run_secret(ctx);
   if (ctx.redis_url()) {
     auto client = ctx.connect_redis();
     auth::redis::CredentialRepo repo{client, ctx.realm()};
@@ -32,9 +58,6 @@ std::string newest_secret(Context& ctx) {
   if (secrets.empty())
     throw Failure("no active secret: run 'turnctl secret add' or set auth.secrets in " +
                   ctx.where_to_configure());
-  if (secrets.front() == config::kDefaultSecret)
-    std::cerr << "turnctl: warning: minting with the built-in public secret; set auth.secrets in "
-              << ctx.where_to_configure() << " or run 'turnctl secret add'\n";
   return secrets.front();
 }
 

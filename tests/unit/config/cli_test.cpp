@@ -47,7 +47,7 @@ TEST_F(CommandLineTest, NoArgumentsUsesEmbeddedDefault) {
   EXPECT_EQ(cl.config.source, "<embedded>");
   EXPECT_EQ(cl.config.listen, (std::vector{endpoint("0.0.0.0:3478"), endpoint("[::]:3478")}));
   EXPECT_EQ(cl.config.realm, "turnd.local");
-  EXPECT_TRUE(uses_default_secret(cl.config));
+  EXPECT_FALSE(has_credentials(cl.config));  // turnd generates a secret for the run
 }
 
 TEST_F(CommandLineTest, ArgcArgv) {
@@ -109,7 +109,7 @@ TEST_F(CommandLineTest, RepeatableFlagReplacesTheFileList) {
   EXPECT_EQ(c.listen, (std::vector{endpoint("[::1]:3478"), endpoint("127.0.0.1:3479")}));
   EXPECT_EQ(c.auth_secrets, (std::vector<std::string>{"new"}));
   EXPECT_EQ(c.users, (std::vector<StaticUser>{{"alice", "1"}, {"bob", "2"}}));
-  EXPECT_FALSE(uses_default_secret(parse_command_line(Args{"--auth-secret", "mine"}).config));
+  EXPECT_TRUE(has_credentials(parse_command_line(Args{"--auth-secret", "mine"}).config));
 }
 
 TEST_F(CommandLineTest, EveryFlag) {
@@ -252,21 +252,27 @@ TEST_F(CommandLineTest, FlagCheckedAgainstTheFile) {
             R"(--max-lifetime "10m": must be at least relay.default_lifetime (1200 seconds))");
 }
 
-TEST(DefaultSecret, IsDroppedOnceRedisOrUsersAreConfigured) {
-  auto bare = parse_command_line(Args{}).config;
-  EXPECT_FALSE(drop_superseded_default_secret(bare));
-  EXPECT_TRUE(uses_default_secret(bare));
-  auto with_redis = parse_command_line(Args{"--redis", "redis://127.0.0.1:6379/0"}).config;
-  EXPECT_TRUE(drop_superseded_default_secret(with_redis));
-  EXPECT_FALSE(uses_default_secret(with_redis));
-  auto with_user = parse_command_line(Args{"--user", "alice:pw"}).config;
-  EXPECT_TRUE(drop_superseded_default_secret(with_user));
-  EXPECT_TRUE(with_user.auth_secrets.empty());
-  auto own =
-      parse_command_line(Args{"--redis", "redis://127.0.0.1:6379/0", "--auth-secret", "mine"})
-          .config;
-  EXPECT_FALSE(drop_superseded_default_secret(own));
-  EXPECT_EQ(own.auth_secrets, std::vector<std::string>{"mine"});
+TEST(Credentials, AnySourceCounts) {
+  EXPECT_FALSE(has_credentials(parse_command_line(Args{}).config));
+  EXPECT_TRUE(has_credentials(parse_command_line(Args{"--redis", "redis://127.0.0.1/0"}).config));
+  EXPECT_TRUE(has_credentials(parse_command_line(Args{"--user", "alice:pw"}).config));
+  EXPECT_TRUE(has_credentials(parse_command_line(Args{"--auth-secret", "mine"}).config));
+}
+
+TEST_F(CommandLineTest, TheOldPublicSecretIsAConfigError) {
+  const std::string why = ": this is the public secret of turnd's old default config";
+  const auto starts = [](const std::string& text, const std::string& prefix) {
+    return text.rfind(prefix, 0) == 0;
+  };
+  auto e = cli_error({"--auth-secret", "turnd-default-secret-change-me"});
+  EXPECT_TRUE(starts(e, "--auth-secret" + why)) << e;
+  const auto path = write_config(
+      "realm: x\nauth:\n  secrets:\n    - mine\n    - turnd-default-secret-change-me\n");
+  e = cli_error({"--config", path});
+  EXPECT_TRUE(starts(e, path + ":5: auth.secrets[1]" + why)) << e;
+  const auto api = write_config("admin:\n  api_key: turnd-default-secret-change-me\n");
+  e = cli_error({"--config", api});
+  EXPECT_TRUE(starts(e, api + ":2: admin.api_key" + why)) << e;
 }
 
 }  // namespace
