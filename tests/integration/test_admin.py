@@ -109,3 +109,19 @@ def test_endpoint_is_off_without_a_key(server_factory, threads):
     assert get(port, "/api/v1/turn-credentials?service=turn&username=a&key=x")[0] == 404
     assert get(port, "/healthz")[0] == 200
     s.assert_alive()
+
+
+@pytest.mark.parametrize("username", ["a%00b", "%00", "alice%0a1:x", "tab%09", "del%7f",
+                                      "c1%c2%85", "bad%ff%fe", "x" * 257])
+def test_credentials_refused_for_unsafe_usernames(admin_server, username):
+    """Issue 9 defect 8: no credential is minted for a user name with a control character
+    (NUL, LF, TAB, DEL, C1), that is not UTF-8, or that is too long; the answer is a 400 in
+    JSON, and the endpoint keeps serving."""
+    path = f"/api/v1/turn-credentials?service=turn&username={username}&key={API_KEY}"
+    status, ctype, body = get(admin_server.admin_port, path)
+    assert status == 400, body
+    assert ctype.startswith("application/json")
+    assert "password" not in json.loads(body)
+    status, _, body = get(admin_server.admin_port,
+                          f"/api/v1/turn-credentials?service=turn&username=al%C3%AFce&key={API_KEY}")
+    assert status == 200 and json.loads(body)["username"].endswith(":al\u00efce"), body
