@@ -40,13 +40,14 @@ def req_401() -> bytes:
 
 
 def req_438() -> bytes:
-    """Allocate with a well-formed but forged nonce and a MESSAGE-INTEGRITY."""
+    """The smallest Allocate that draws a 438: a one-byte username and nonce, with a
+    MESSAGE-INTEGRITY (the nonce is not one the server issued)."""
     m = Message(codec.ALLOCATE, codec.REQUEST, tid=_tid())
     m.add(AttrType.REQUESTED_TRANSPORT, codec.encode_requested_transport())
-    m.add(AttrType.USERNAME, b"alice")
+    m.add(AttrType.USERNAME, b"a")
     m.add(AttrType.REALM, b"turnd.test")
-    m.add(AttrType.NONCE, b"obMatJos2gAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-    return m.encode(key=codec.long_term_key("alice", "turnd.test", "alicepw"), integrity="sha1")
+    m.add(AttrType.NONCE, b"x")
+    return m.encode(key=codec.long_term_key("a", "turnd.test", "x"), integrity="sha1")
 
 
 def req_400() -> bytes:

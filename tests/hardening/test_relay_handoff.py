@@ -27,7 +27,8 @@ USERS = [("alice", "alicepw"), ("bob", "bobpw"), ("carol", "carolpw")]
 RELAY_SLOT = 2048
 FORGED_PEER = ("6.6.6.6", 666)
 MAX_CHANNEL_DATA = 65535
-MAX_SEND_DATA = 65535 - 12 - 4 - 3  # largest DATA a Send indication can carry (IPv4 peer)
+MAX_SEND_DATA = 65535 - 12 - 4 - 8 - 3  # largest DATA of a Send indication (IPv4 peer,
+#                                        FINGERPRINT), a multiple of 4
 _seq = itertools.count()
 
 
