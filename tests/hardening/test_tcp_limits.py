@@ -91,7 +91,8 @@ def test_connections_per_source_are_capped(threads, server_factory):
     try:
         alive = [answers_binding(x) for x in socks]
         assert sum(alive) == limit, f"{sum(alive)} of {len(socks)} connections from one source served"
-        assert alive[:limit] == [True] * limit  # the first ones stay
+        if threads == 1:  # one accept queue: the first ones stay (with more shards, each
+            assert alive[:limit] == [True] * limit  # shard accepts from its own queue)
         other = connect(s, "127.0.0.2")
         assert answers_binding(other), "another source was refused too"
         other.close()
