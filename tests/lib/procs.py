@@ -237,13 +237,17 @@ class ServerProcess:
         self._log.flush()
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True,
-                                     cwd=self.dir)
+                                     cwd=self.dir, env=self.child_env())
         try:
             self._wait_ready()
         except BaseException:
             self.stop(check=False)
             raise
         return self
+
+    def child_env(self) -> Optional[dict]:
+        """The server's environment; None = ours."""
+        return None
 
     def _binding_ok(self, addr: Tuple[str, int], timeout: float) -> bool:
         fam = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
@@ -381,6 +385,11 @@ class TurndProcess(ServerProcess):
     def __init__(self, config: Optional[ServerConfig] = None, binary: Optional[str] = None, **kw):
         self.binary = binary or turnd_binary()
         super().__init__(config, **kw)
+
+    def child_env(self) -> Optional[dict]:
+        # A turnd without credentials keeps the secret it generates in $RUNTIME_DIRECTORY: this
+        # server's own directory, so parallel tests never share (or leave) a run-secret file.
+        return dict(os.environ, RUNTIME_DIRECTORY=self.dir)
 
     @classmethod
     def help_text(cls, binary: Optional[str] = None) -> str:

@@ -36,6 +36,8 @@ const Case kCases[] = {
     {"bidi_override", "a\xe2\x80\xaez", R"(a\u202ez)", "a\xe2\x80\xaez"},
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 class Escaping : public testing::TestWithParam<Case> {};
 
 TEST_P(Escaping, ForLogAndJson) {
