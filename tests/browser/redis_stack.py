@@ -7,8 +7,7 @@
 2. `turnctl --redis URL secret add` puts a REST secret into Redis;
 3. starts turnd (tests/interop/servers.py: free listen port, relay window,
    --allow-peer 127.0.0.0/8) with --redis URL, no --auth-secret and a --config
-   whose auth.secrets is empty, so the built-in public secret is off and the
-   Redis secret is the only way in;
+   whose auth.secrets is empty, so the Redis secret is the only way in;
 4. `turnctl --redis URL --realm R mint --user browser --ttl 10m --uri
    turn:127.0.0.1:PORT?transport=udp --format json` and writes that iceServers
    entry, unchanged, to a file;
@@ -47,7 +46,7 @@ import servers  # noqa: E402  (tests/interop/servers.py)
 
 SKIP = 77
 REALM = "browser.redis.test"
-BUILTIN_SECRET = "turnd-default-secret-change-me"  # packaging/turnd.yaml, compiled into turnd
+BUILTIN_SECRET = "turnd-default-secret-change-me"  # the public secret old versions shipped
 MINT_USER = "browser"
 MINT_TTL = 600  # --ttl 10m
 
@@ -139,7 +138,7 @@ def main(argv: list[str]) -> int:
             raise RuntimeError("turnctl secret add printed %r but Redis holds no turnd:secret:%s value (%r)"
                                % (secret_id, secret_id, secret_value))
 
-        # 3. turnd: Redis only, the built-in public secret off.
+        # 3. turnd: Redis only.
         config_path = os.path.join(workdir, "turnd.yaml")
         with open(config_path, "w") as f:
             f.write("# browser.datachannel.redis: no REST secret but the ones in Redis\n"
