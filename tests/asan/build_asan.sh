@@ -19,7 +19,8 @@ if [[ ! -f $build_dir/build.ninja ]]; then
 fi
 cmake --build "$build_dir" -j "${JOBS:-2}" --target turnd
 # The binary must really be instrumented: an uninstrumented one would pass every asan.* test.
-if ! nm -C "$build_dir/server/turnd" | grep -q "__asan_init\|__ubsan_handle"; then
+symbols=$( (nm -D "$build_dir/server/turnd"; nm "$build_dir/server/turnd") 2>/dev/null || true)
+if ! grep -q "__asan_init" <<<"$symbols" || ! grep -q "__ubsan_handle" <<<"$symbols"; then
   echo "build_asan: $build_dir/server/turnd carries no sanitizer runtime" >&2
   exit 1
 fi
