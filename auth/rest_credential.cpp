@@ -11,6 +11,8 @@ std::optional<RestUsername> parse_rest_username(std::string_view username,
                                                 char separator) noexcept {
   const auto sep = username.find(separator);
   if (sep == 0 || sep == std::string_view::npos) return std::nullopt;
+  // Digits only: from_chars would take "-0" as 0 (finding F2).
+  if (username[0] < '0' || username[0] > '9') return std::nullopt;
   long long expiry = 0;
   auto [end, ec] = std::from_chars(username.data(), username.data() + sep, expiry);
   if (ec != std::errc{} || end != username.data() + sep || expiry < 0) return std::nullopt;

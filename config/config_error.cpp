@@ -23,6 +23,26 @@ std::string quote(std::string_view value) {
   return out + '"';
 }
 
+namespace {
+/// Control characters (a NUL, a line break) of a key name or of yaml-cpp's message written as
+/// escapes: an error is one line, and a hostile file cannot forge a second (finding F5).
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(c));
+      out += hex;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+}  // namespace
+
 ConfigError::ConfigError(const std::string& message, std::string file)
     : std::runtime_error(message), file_(std::move(file)) {}
 
@@ -31,12 +51,13 @@ ConfigError::ConfigError(const std::string& message, std::string file, int line,
 
 ConfigError ConfigError::at(std::string file, int line, std::string key,
                             std::optional<std::string_view> value, std::string_view problem) {
+  key = one_line(key);
   std::string message = file;
   if (line > 0) message += ":" + std::to_string(line);
   message += ": ";
   if (!key.empty()) message += key + ": ";
   if (value) message += quote(*value) + ": ";
-  message += problem;
+  message += one_line(problem);
   return ConfigError(message, std::move(file), line, std::move(key));
 }
 

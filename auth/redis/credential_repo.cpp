@@ -22,7 +22,10 @@ RedisError with_type_hint(RedisError e, std::string_view key, std::string_view t
 std::optional<std::chrono::sys_seconds> parse_score(const std::string& text) {
   double score = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), score);
-  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(score) || score < 0)
+  // Later than 9999-12-31 is no time a secret was made; refusing it also keeps the cast below
+  // defined (a score of 1e308 does not fit a long long).
+  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(score) ||
+      score < 0 || score > 253'402'300'799.0)
     return std::nullopt;
   return std::chrono::sys_seconds{std::chrono::seconds{static_cast<long long>(score)}};
 }
@@ -163,6 +166,13 @@ RedisResult<UserListing> CredentialRepo::users(std::chrono::sys_seconds now) {
     if (!replies) return unexpected(replies.error());
     for (std::size_t i = start; i < end; ++i) {
       const std::string& key = (*keys)[i];
+      // SCAN MATCH is the server's word: a key outside the prefix (a hostile or broken Redis)
+      // is a problem to report, never an exception on the Redis thread.
+      if (!key.starts_with(prefix)) {
+        listing.problems.push_back("SCAN returned \"" + key.substr(0, 64) +
+                                   "\", which is not under " + prefix + "; skipped");
+        continue;
+      }
       const std::string name = key.substr(prefix.size());
       auto fields = as_optional_strings((*replies)[i - start], 3, "HMGET " + key);
       if (!fields) {

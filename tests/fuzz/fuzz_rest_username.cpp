@@ -35,11 +35,8 @@ constexpr long long kYear9999 = 253402300799;  // 9999-12-31T23:59:59Z
 bool expect_parse(std::string_view name, char sep, long long& expiry) {
   const auto pos = name.find(sep);
   if (pos == 0 || pos == std::string_view::npos) return false;
-  // "-0" (any number of zeros) is read as expiry 0 by std::from_chars and accepted today:
-  // harmless (expired), reported to auth/ (docs/RELIABILITY.md §6, finding F2); tolerated here
-  // so the fuzzer keeps looking for other bugs.
-  const std::size_t first = name.starts_with("-0") ? 1 : 0;
-  for (std::size_t i = first; i < pos; ++i)
+  // Digits only: "-0" is refused (finding F2, fixed).
+  for (std::size_t i = 0; i < pos; ++i)
     if (name[i] < '0' || name[i] > '9') return false;
   auto [end, ec] = std::from_chars(name.data(), name.data() + pos, expiry);
   return ec == std::errc{} && end == name.data() + pos && expiry >= 0;  // out of range: refused

@@ -71,7 +71,9 @@ const ErrorCase kErrors[] = {
      "software, auth, relay, limits, admin"},
     {"unknown_key_deep", "limits:\n  foo: 1",
      "turnd.yaml:2: limits.foo: unknown key; expected one of: user_quota, total_quota, "
-     "max_permissions_per_allocation, max_channels_per_allocation, max_unauthenticated_per_second"},
+     "max_permissions_per_allocation, max_channels_per_allocation, max_unauthenticated_per_second, "
+     "max_unauthenticated_bytes_per_second, max_connections_per_source, max_connections, "
+     "limit_loopback, first_message_timeout, connection_idle_timeout"},
     {"key_twice", "realm: a\nrealm: b", "turnd.yaml:2: realm: key given twice"},
     {"list_for_scalar", "threads: [1]",
      R"(turnd.yaml:1: threads: expected a value such as "4", not a list)"},
@@ -122,7 +124,7 @@ const ErrorCase kErrors[] = {
     {"rest_separator", "auth:\n  rest_separator: \"::\"",
      R"(turnd.yaml:2: auth.rest_separator: "::": expected one punctuation character such as ":")"},
     {"redis_scheme", "auth:\n  redis: \"http://127.0.0.1\"",
-     R"(turnd.yaml:2: auth.redis: "http://127.0.0.1": expected redis://[:PASSWORD@]HOST[:PORT][/DB])"},
+     R"(turnd.yaml:2: auth.redis: "http://127.0.0.1": expected redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], e.g. redis://127.0.0.1:6379/0)"},
     {"redis_password_is_not_echoed", "auth:\n  redis: \"redis://:hunter2@127.0.0.1:0\"",
      "turnd.yaml:2: auth.redis: port must be 1-65535"},
     {"relay_ip_any", "relay:\n  ips: [\"0.0.0.0\"]",
