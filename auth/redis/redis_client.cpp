@@ -54,6 +54,32 @@ bool is_message(const Reply& r, const std::string& channel) {
          r.elements[2].type == Reply::Type::String;
 }
 
+// hiredis 0.14 (Debian 12) allocates an array reply's element table as soon as it reads the
+// count: "*333333333\r\n" from a broken or hostile server costs 2.6 GB before any element
+// arrives, and this version has no maxelements setting (finding F3). turnd reads small
+// replies (a SCAN page, a few hashes): refuse larger arrays before the allocation.
+constexpr int kMaxArrayElements = 1 << 20;
+redisReplyObjectFunctions g_bounded_functions{};
+void* (*g_create_array)(const redisReadTask*, int) = nullptr;
+
+void* bounded_create_array(const redisReadTask* task, int elements) {
+  if (elements > kMaxArrayElements) return nullptr;  // the reader reports "out of memory"
+  return g_create_array(task, elements);
+}
+
+/// Points the context's reader at hiredis' own functions with the array bound in front.
+void bound_array_replies(redisContext& c) {
+  if (c.reader == nullptr || c.reader->fn == nullptr) return;
+  static const bool installed = [&] {
+    g_bounded_functions = *c.reader->fn;  // hiredis' defaults (static in hiredis.c)
+    g_create_array = g_bounded_functions.createArray;
+    g_bounded_functions.createArray = bounded_create_array;
+    return true;
+  }();
+  (void)installed;
+  if (g_create_array != nullptr) c.reader->fn = &g_bounded_functions;
+}
+
 }  // namespace
 
 void RedisClient::Free::operator()(redisContext* c) const noexcept { redisFree(c); }
@@ -69,6 +95,7 @@ RedisResult<RedisClient> RedisClient::connect(const RedisUrl& url, ClientOptions
   if (!ctx) return unexpected(RedisError{ErrorKind::Connection, "out of memory"});
   RedisClient client{std::move(ctx), url};
   if (client.ctx_->err != 0) return unexpected(client.connection_error("connect"));
+  bound_array_replies(*client.ctx_);
   if (redisSetTimeout(client.ctx_.get(), to_timeval(options.command_timeout)) != REDIS_OK ||
       redisEnableKeepAlive(client.ctx_.get()) != REDIS_OK)
     return unexpected(client.connection_error("connect"));
