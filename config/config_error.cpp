@@ -4,10 +4,13 @@
 
 namespace turnd::config {
 
-std::string quote(std::string_view value) {
-  std::string out = "\"";
-  for (char c : value) {
-    if (c == '"' || c == '\\') {
+namespace {
+/// Control characters (a NUL, a line break) written as escapes, so an error stays one line and
+/// a hostile file cannot forge a second (finding F5); `quotes` also escapes `"` and `\`.
+std::string escaped(std::string_view text, bool quotes) {
+  std::string out;
+  for (char c : text) {
+    if (quotes && (c == '"' || c == '\\')) {
       out += '\\';
       out += c;
     } else if (c == '\n') {
@@ -20,28 +23,14 @@ std::string quote(std::string_view value) {
       out += c;
     }
   }
-  return out + '"';
-}
-
-namespace {
-/// Control characters (a NUL, a line break) of a key name or of yaml-cpp's message written as
-/// escapes: an error is one line, and a hostile file cannot forge a second (finding F5).
-std::string one_line(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\n') {
-      out += "\\n";
-    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(c));
-      out += hex;
-    } else {
-      out += c;
-    }
-  }
   return out;
 }
+
+/// A key name or yaml-cpp's message on one line.
+std::string one_line(std::string_view text) { return escaped(text, false); }
 }  // namespace
+
+std::string quote(std::string_view value) { return '"' + escaped(value, true) + '"'; }
 
 ConfigError::ConfigError(const std::string& message, std::string file)
     : std::runtime_error(message), file_(std::move(file)) {}
