@@ -11,7 +11,9 @@ constexpr std::string_view kForm =
     "expected redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], e.g. redis://127.0.0.1:6379/0";
 constexpr unsigned kMaxDb = 1u << 20;  // far above Redis' default of 16 databases
 
-Result<RedisUrl, std::string> redis_fail(std::string problem) { return unexpected(std::move(problem)); }
+Result<RedisUrl, std::string> redis_fail(std::string problem) {
+  return unexpected(std::move(problem));
+}
 
 bool parse_number(std::string_view digits, unsigned max, unsigned& out) {
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
@@ -28,7 +30,8 @@ std::string RedisUrl::display() const {
 }
 
 Result<RedisUrl, std::string> parse_redis_url(std::string_view text) {
-  if (text.starts_with("rediss://")) return redis_fail("rediss:// (TLS) is not supported; use redis://");
+  if (text.starts_with("rediss://"))
+    return redis_fail("rediss:// (TLS) is not supported; use redis://");
   if (text.starts_with("unix:") || text.starts_with("redis+unix:"))
     return redis_fail("Unix sockets are not supported; " + std::string(kForm));
   auto url = boost::urls::parse_uri(text);
@@ -41,12 +44,14 @@ Result<RedisUrl, std::string> parse_redis_url(std::string_view text) {
   r.host = url->host_address();
   if (url->has_port()) {
     unsigned port = 0;
-    if (!parse_number(url->port(), 65535, port) || port == 0) return redis_fail("port must be 1-65535");
+    if (!parse_number(url->port(), 65535, port) || port == 0)
+      return redis_fail("port must be 1-65535");
     r.port = static_cast<std::uint16_t>(port);
   }
   if (url->has_userinfo()) {
     if (!url->has_password())
-      return redis_fail("write the password as redis://:PASSWORD@HOST or redis://USER:PASSWORD@HOST");
+      return redis_fail(
+          "write the password as redis://:PASSWORD@HOST or redis://USER:PASSWORD@HOST");
     r.user = url->user();
     r.password = url->password();
     if (r.password.empty()) return redis_fail("the password after ':' is empty");

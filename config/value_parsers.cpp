@@ -1,7 +1,5 @@
 #include "config/value_parsers.hpp"
 
-#include "config/redis_url.hpp"
-
 #include <algorithm>
 #include <boost/url/parse.hpp>
 #include <cctype>
@@ -11,6 +9,7 @@
 
 #include "config/config_error.hpp"
 #include "config/embedded_default.hpp"
+#include "config/redis_url.hpp"
 
 namespace turnd::config {
 namespace {

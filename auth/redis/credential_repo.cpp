@@ -24,8 +24,8 @@ std::optional<std::chrono::sys_seconds> parse_score(const std::string& text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), score);
   // Later than 9999-12-31 is no time a secret was made; refusing it also keeps the cast below
   // defined (a score of 1e308 does not fit a long long).
-  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(score) ||
-      score < 0 || score > 253'402'300'799.0)
+  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(score) || score < 0 ||
+      score > 253'402'300'799.0)
     return std::nullopt;
   return std::chrono::sys_seconds{std::chrono::seconds{static_cast<long long>(score)}};
 }

@@ -5,7 +5,7 @@
 
 namespace turnd::auth::redis {
 
-using config::RedisUrl;
 using config::parse_redis_url;
+using config::RedisUrl;
 
 }  // namespace turnd::auth::redis
