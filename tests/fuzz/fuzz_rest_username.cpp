@@ -86,10 +86,12 @@ void check_authenticator(std::string_view name, char sep, seconds skew) {
   static const std::array<std::uint8_t, 32> kNonceKey{};
   const auth::Authenticator authenticator{options, creds,
                                           auth::NonceFactory{options.nonce_lifetime, kNonceKey}};
+  // USERNAME over 763 bytes: the builder encodes it but no parser accepts it (400, not 401).
+  if (name.size() > 763) return;
   const IpAddress client = *IpAddress::parse("192.0.2.1");
   static std::array<std::uint8_t, 2048> buffer;
   const std::size_t size = signed_request(name, authenticator.make_nonce(client, kNow), buffer);
-  if (size == 0) return;  // USERNAME over 763 bytes: not a message
+  if (size == 0) return;  // does not fit the buffer
   auto msg = MessageView::parse(ByteSpan{buffer.data(), size});
   TURND_ASSERT(msg.has_value());
   const auto result = authenticator.check(*msg, client, kNow);

@@ -9,7 +9,9 @@
 # so new finds do not pollute it; crash inputs are kept in BUILD_DIR/fuzz-artifacts/.
 # Environment: FUZZ_MAX_LEN (default 4096), FUZZ_ARGS (extra libFuzzer flags), FUZZ_WORK (a
 # directory to keep the grown corpus in, TARGET/ under it, instead of a temporary one; see
-# run_long.sh). Each target uses tests/fuzz/TARGET.dict when there is one, else stun.dict
+# run_long.sh), FUZZ_SEED (a fixed libFuzzer seed: ctest sets one so that a CI run explores
+# the same inputs every time and a red CI is a change in the code, not luck; run_long.sh
+# leaves it unset to explore further). Each target uses tests/fuzz/TARGET.dict when there is one, else stun.dict
 # for message and framing.
 set -euo pipefail
 
@@ -65,9 +67,11 @@ for target in "${targets[@]}"; do
   elif [[ $target == message || $target == framing ]]; then
     dict=(-dict="$fuzz_dir/stun.dict")
   fi
-  echo "run_fuzz: fuzz_$target for ${seconds}s"
+  seed=()
+  [[ -z ${FUZZ_SEED:-} ]] || seed=(-seed="$FUZZ_SEED")
+  echo "run_fuzz: fuzz_$target for ${seconds}s ${seed[*]}"
   # shellcheck disable=SC2086 # FUZZ_ARGS is a list of flags
-  if ! "$binary" "$work/$target" -max_total_time="$seconds" "${dict[@]}" \
+  if ! "$binary" "$work/$target" -max_total_time="$seconds" "${dict[@]}" "${seed[@]}" \
       -max_len="${FUZZ_MAX_LEN:-4096}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$artifacts/$target-" ${FUZZ_ARGS:-}; then
     echo "run_fuzz: fuzz_$target FAILED; reproduce with: $binary $artifacts/$target-<crash file>" >&2
