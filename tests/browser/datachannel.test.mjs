@@ -1,11 +1,11 @@
 // Headless Chromium: two RTCPeerConnections in one page, relay-only, with the
 // TURN server under test as their only ICE server; a DataChannel carries N
-// checked messages each way.  Run through tests/interop/servers.py, which
+// checked messages each way.  Run through tests/lib/run_with_server.py, which
 // starts the server and sets TURN_HOST, TURN_PORT, TURN_SECRET,
 // TURN_RELAY_PORTS.  BROWSER_TURN_TRANSPORT=udp|tcp picks the client-server
 // transport (default: both).
 //
-//   /usr/bin/python3 ../interop/servers.py run -- node --test datachannel.test.mjs
+//   /usr/bin/python3 ../lib/run_with_server.py -- node --test datachannel.test.mjs
 //
 // With BROWSER_ICE_SERVER_FILE=<file holding one iceServers entry as JSON, e.g.
 // the output of `turnctl mint --format json`> the page uses that entry as is
@@ -37,7 +37,7 @@ const iceServerFile = process.env.BROWSER_ICE_SERVER_FILE;
 const rejectSecrets = JSON.parse(process.env.BROWSER_REJECT_SECRETS || '[]');
 
 if (!host || (!iceServerFile && (!port || !secret))) {
-  throw new Error('TURN_HOST/TURN_PORT/TURN_SECRET not set: run through tests/interop/servers.py run -- ...');
+  throw new Error('TURN_HOST/TURN_PORT/TURN_SECRET not set: run through tests/lib/run_with_server.py -- ...');
 }
 if (!Array.isArray(rejectSecrets) || !rejectSecrets.every((x) => typeof x === 'string')) {
   throw new Error('BROWSER_REJECT_SECRETS must be a JSON array of strings');

@@ -5,9 +5,9 @@
 
 1. starts a throwaway redis-server on a free loopback port (stopped by PID);
 2. `turnctl --redis URL secret add` puts a REST secret into Redis;
-3. starts turnd (tests/interop/servers.py: free listen port, relay window,
-   --allow-peer 127.0.0.0/8) with --redis URL, no --auth-secret and a --config
-   whose auth.secrets is empty, so the Redis secret is the only way in;
+3. starts turnd (tests/lib/procs.py, the tests' one launcher: free listen port,
+   relay window, --allow-peer 127.0.0.0/8) with --redis URL, no --auth-secret and
+   a --config whose auth.secrets is empty, so the Redis secret is the only way in;
 4. `turnctl --redis URL --realm R mint --user browser --ttl 10m --uri
    turn:127.0.0.1:PORT?transport=udp --format json` and writes that iceServers
    entry, unchanged, to a file;
@@ -30,7 +30,6 @@ import hmac
 import json
 import os
 import shlex
-import signal
 import subprocess
 import sys
 import tempfile
@@ -39,10 +38,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 REPO = os.path.dirname(TESTS)
-sys.path.insert(0, os.path.join(TESTS, "interop"))
+sys.path.insert(0, os.path.join(TESTS, "lib"))
 sys.path.insert(0, os.path.join(TESTS, "redis"))
 
-import servers  # noqa: E402  (tests/interop/servers.py)
+import procs  # noqa: E402  (tests/lib/procs.py)
+from run_with_server import run_command, server_env  # noqa: E402
 
 SKIP = 77
 REALM = "browser.redis.test"
@@ -51,19 +51,14 @@ MINT_USER = "browser"
 MINT_TTL = 600  # --ttl 10m
 
 
-class RedisTurnd(servers.TurnServer):
-    """turnd with --redis and a config without REST secrets: no --auth-secret."""
-
-    def __init__(self, redis_url: str, config_path: str, **kw):
-        super().__init__(kind="turnd", **kw)
-        self.redis_url = redis_url
-        self.config_path = config_path
-
-    def command(self) -> list[str]:
-        cmd = super().command()
-        i = cmd.index("--auth-secret")
-        del cmd[i:i + 2]
-        return cmd[:1] + ["--config", self.config_path, "--redis", self.redis_url] + cmd[1:]
+def redis_turnd(redis_url: str) -> procs.TurndProcess:
+    """turnd with --redis and a config without REST secrets (no --auth-secret), 2 threads."""
+    config = procs.ServerConfig(
+        listen=[("127.0.0.1", procs.free_port())], realm=REALM, threads=2, relay_window=100,
+        config_yaml="# browser.datachannel.redis: no REST secret but the ones in Redis\n"
+                    "auth:\n  secrets: []\n",
+        extra_args=["--redis", redis_url])
+    return procs.TurndProcess(config)
 
 
 def turnctl_bin() -> str:
@@ -123,12 +118,10 @@ def main(argv: list[str]) -> int:
 
     workdir = tempfile.mkdtemp(prefix="turnd-browser-redis-")
     redis = srv = None
-    redis_lock = None
     rc = 1
     try:
-        # 1. redis-server on a free loopback port, locked like turnd's ports.
-        redis_port, redis_lock = servers.pick_port("127.0.0.1")
-        redis = RedisServer(port=redis_port).start()
+        # 1. redis-server on a free loopback port (procs.free_port, like turnd's ports).
+        redis = RedisServer().start()
         print("redis-server pid %d on %s" % (redis.proc.pid, redis.url), flush=True)
 
         # 2. A REST secret in Redis.
@@ -139,16 +132,12 @@ def main(argv: list[str]) -> int:
                                % (secret_id, secret_id, secret_value))
 
         # 3. turnd: Redis only.
-        config_path = os.path.join(workdir, "turnd.yaml")
-        with open(config_path, "w") as f:
-            f.write("# browser.datachannel.redis: no REST secret but the ones in Redis\n"
-                    "auth:\n  secrets: []\n")
-        srv = RedisTurnd(redis.url, config_path, realm=REALM).start()  # raises with the log on failure
-        print("turnd ready on %s:%d (relay ports %d-%d), log %s" % (
-            srv.host, srv.port, srv.relay_lo, srv.relay_hi, srv.log_path), flush=True)
+        srv = redis_turnd(redis.url).start()  # raises with the log on failure
+        print("turnd ready on %s (relay ports %d-%d), log %s" % (
+            procs.fmt_hostport(*srv.address), *srv.relay_ports, srv.log_path), flush=True)
 
         # 4. Mint the browser's iceServers entry.
-        uri = "turn:%s:%d?transport=udp" % (srv.url_host, srv.port)
+        uri = "turn:%s?transport=udp" % procs.fmt_hostport(*srv.address)
         out = turnctl("--redis", redis.url, "--realm", REALM, "mint", "--user", MINT_USER,
                       "--ttl", "10m", "--uri", uri, "--format", "json")
         try:
@@ -162,49 +151,33 @@ def main(argv: list[str]) -> int:
 
         # 5. The browser.
         env = dict(os.environ)
+        env.pop("TURN_SECRET", None)  # server_env has none: turnd has no secret of its own
+        env.update(server_env(srv))
         env.update({
             "BROWSER_ICE_SERVER_FILE": entry_path,
             "BROWSER_REJECT_SECRETS": json.dumps(["wrong", BUILTIN_SECRET]),
-            "TURN_HOST": srv.host,
-            "TURN_PORT": str(srv.port),
-            "TURN_REALM": srv.realm,
-            "TURN_SERVER_KIND": "turnd",
-            "TURN_RELAY_PORTS": "%d-%d" % (srv.relay_lo, srv.relay_hi),
         })
-        env.pop("TURN_SECRET", None)
-        child = subprocess.Popen(command, env=env, start_new_session=True)
-        try:
-            rc = child.wait(args.timeout)
-        except subprocess.TimeoutExpired:
-            print("FAIL: command did not finish within %.0fs; killing it" % args.timeout, flush=True)
-            try:
-                os.killpg(child.pid, signal.SIGKILL)  # the child's own process group only
-            except ProcessLookupError:
-                pass
-            child.wait(10)
-            rc = 124
+        rc = run_command(command, env, args.timeout)
         if rc != 0:
-            print("FAIL: command exited with %s" % servers._describe_exit(rc), flush=True)
-    except (RuntimeError, servers.ServerFailure, OSError, subprocess.SubprocessError) as e:
+            print("FAIL: command exited with %s" % procs.describe_status(rc), flush=True)
+    except (RuntimeError, procs.ServerCrashed, OSError, subprocess.SubprocessError) as e:
         print("FAIL: %s" % e, flush=True)
         rc = rc or 1
     finally:
         # 6. Stop by PID.
         if srv is not None:
             try:
-                srv.stop()
-            except servers.ServerFailure as e:
+                srv.stop(check=True)
+            except procs.ServerCrashed as e:
                 print("FAIL: %s" % str(e).splitlines()[0], flush=True)
                 rc = rc or 1
             if rc != 0:
-                print("----- turnd log -----\n%s" % srv.log_tail(), flush=True)
+                print(srv.log_tail(200), flush=True)
         if redis is not None:
             if rc != 0:
                 print("----- redis-server log (tail) -----\n%s" % redis.log(), flush=True)
             redis.cleanup()
-        if redis_lock is not None:
-            redis_lock.release()
-        for name in ("ice-server.json", "turnd.yaml"):
+        for name in ("ice-server.json",):
             try:
                 os.unlink(os.path.join(workdir, name))
             except OSError:

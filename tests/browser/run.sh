@@ -1,7 +1,7 @@
 #!/bin/sh
 # Browser test runner: installs playwright-core (npm ci, once, under a lock)
-# if needed, then starts the TURN server (SERVER=turnd|coturn, see
-# ../interop/servers.py) and runs the node test against it.
+# if needed, then starts the TURN server (TURND_SERVER=turnd|coturn, see
+# ../lib/run_with_server.py and ../lib/procs.py) and runs the node test against it.
 #   BROWSER_TURN_TRANSPORT=udp|tcp   (default: both)
 #   run.sh redis    instead: redis-server + turnd --redis, and an iceServers
 #                   entry minted by turnctl (redis_stack.py; TURNCTL_BIN)
@@ -22,4 +22,4 @@ cd "$here"
 if [ "${1:-}" = redis ]; then
   exec "$python" "$here/redis_stack.py" --timeout 150 -- node --test "$here/datachannel.test.mjs"
 fi
-exec "$python" "$here/../interop/servers.py" run --timeout 270 -- node --test "$here/datachannel.test.mjs"
+exec "$python" "$here/../lib/run_with_server.py" --timeout 270 -- node --test "$here/datachannel.test.mjs"

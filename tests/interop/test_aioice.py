@@ -17,6 +17,7 @@ import aioice
 from aioice import stun
 
 import aioice_ext
+from turnclient import rest_credentials
 
 aioice_ext.install()
 
@@ -78,7 +79,9 @@ def check_same(sent, received, what):
 
 async def turn_endpoint_exchange(srv, transport_name):
     loop = asyncio.get_running_loop()
-    username, password = srv.rest_credentials("aioice")
+    host, port = srv.address
+    relay_lo, relay_hi = srv.relay_ports
+    username, password = rest_credentials(srv.config.secrets[0], "aioice")
     aioice_ext.COUNTS.clear()
 
     peer_t, peer = await loop.create_datagram_endpoint(lambda: Collector(echo=True), local_addr=("127.0.0.1", 0))
@@ -88,16 +91,16 @@ async def turn_endpoint_exchange(srv, transport_name):
     try:
         try:
             turn_t, client = await aioice.turn.create_turn_endpoint(
-                Collector, server_addr=(srv.host, srv.port), username=username, password=password,
+                Collector, server_addr=(host, port), username=username, password=password,
                 transport=transport_name, lifetime=600)
         except stun.TransactionFailed as e:
             pytest.fail("Allocate over %s failed: %s (error %r)" % (
                 transport_name, e, e.response.attributes.get("ERROR-CODE")))
         inner = aioice_ext.inner_protocol(turn_t)
         relayed = turn_t.get_extra_info("sockname")
-        assert relayed[0] == srv.host, "relayed address %r is not on %s" % (relayed, srv.host)
-        assert srv.relay_lo <= relayed[1] <= srv.relay_hi, (
-            "relayed port %d outside the configured window %d-%d" % (relayed[1], srv.relay_lo, srv.relay_hi))
+        assert relayed[0] == host, "relayed address %r is not on %s" % (relayed, host)
+        assert relay_lo <= relayed[1] <= relay_hi, (
+            "relayed port %d outside the configured window %d-%d" % (relayed[1], relay_lo, relay_hi))
 
         # 1. client -> peer -> client (ChannelBind + ChannelData)
         payloads = make_payloads(b"CHAN", 30)
@@ -172,7 +175,7 @@ async def turn_endpoint_exchange(srv, transport_name):
     finally:
         peer_t.close()
         peer2_t.close()
-    srv.check_alive()
+    srv.assert_alive()
     assert aioice_ext.COUNTS["unparsable"] == 0, dict(aioice_ext.COUNTS)
 
 
@@ -184,12 +187,13 @@ def test_turn_endpoint(turn_server, transport_name):
 async def ice_exchange(srv, transport_name):
     aioice_ext.relay_only_host_addresses()
     aioice_ext.COUNTS.clear()
+    host, port = srv.address
     conns = []
     for controlling, user in ((True, "ice-a"), (False, "ice-b")):
-        username, password = srv.rest_credentials(user)
+        username, password = rest_credentials(srv.config.secrets[0], user)
         conns.append(aioice.Connection(
             ice_controlling=controlling, components=1,
-            turn_server=(srv.host, srv.port), turn_username=username, turn_password=password,
+            turn_server=(host, port), turn_username=username, turn_password=password,
             turn_transport=transport_name, use_ipv6=False,
             transport_policy=aioice.TransportPolicy.RELAY))
     a, b = conns
@@ -198,7 +202,7 @@ async def ice_exchange(srv, transport_name):
         for c in conns:
             types = [cand.type for cand in c.local_candidates]
             assert types == ["relay"], "local candidates %r" % c.local_candidates
-            assert c.local_candidates[0].host == srv.host
+            assert c.local_candidates[0].host == host
         for x, y in ((a, b), (b, a)):
             for cand in x.local_candidates:
                 await y.add_remote_candidate(cand)
@@ -226,7 +230,7 @@ async def ice_exchange(srv, transport_name):
     finally:
         for c in conns:
             await c.close()
-    srv.check_alive()
+    srv.assert_alive()
 
 
 @pytest.mark.parametrize("transport_name", ["udp", "tcp"])

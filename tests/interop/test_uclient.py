@@ -10,13 +10,14 @@ channel, wrong length, indication without DATA).
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import time
 
 import pytest
 
-import servers
+import procs
 
 UCLIENT = os.environ.get("UCLIENT_BIN", "/usr/bin/turnutils_uclient")
 PEER = os.environ.get("UCLIENT_PEER_BIN", "/usr/bin/turnutils_peer")
@@ -27,12 +28,39 @@ TOTALS_RE = re.compile(r"start_mclient: tot_send_msgs=(\d+), tot_recv_msgs=(\d+)
 LOST_RE = re.compile(r"Total lost packets (\d+) \(([\d.]+)%\), total send dropped (\d+)")
 
 
+class Helper:
+    """A background helper process (turnutils_peer) with its own log, stopped by PID."""
+
+    def __init__(self, cmd, log_path):
+        self.log_path = log_path
+        with open(log_path, "w") as log:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        return self.proc.returncode
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
 @pytest.fixture
 def udp_peer(turn_server):
     """turnutils_peer (a UDP echo peer) on a free loopback port."""
-    port, lock = servers.pick_port()
-    log = os.path.join(turn_server.logdir, "turnutils_peer-%d.log" % port)
-    helper = servers.Helper([PEER, "-L", "127.0.0.1", "-p", str(port)], log)
+    port = procs.free_port("udp")
+    log = os.path.join(turn_server.dir, "turnutils_peer-%d.log" % port)
+    helper = Helper([PEER, "-L", "127.0.0.1", "-p", str(port)], log)
     try:
         # Wait (bounded) until it echoes.
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -49,15 +77,15 @@ def udp_peer(turn_server):
         yield port
     finally:
         helper.stop()
-        lock.release()
 
 
 def run_uclient(srv, peer_port, flags, label):
+    host, port = srv.address
     cmd = [UCLIENT, "-v"] + flags + [
         "-n", str(N_MESSAGES), "-l", str(MSG_LEN),
         "-e", "127.0.0.1", "-r", str(peer_port),
-        "-W", srv.secret, "-u", "uclient",
-        "-p", str(srv.port), srv.host,
+        "-W", srv.config.secrets[0], "-u", "uclient",
+        "-p", str(port), host,
     ]
     try:
         r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
@@ -66,10 +94,10 @@ def run_uclient(srv, peer_port, flags, label):
     except subprocess.TimeoutExpired as e:
         out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
         out, rc = out + "\n[timed out after 120 s]", "timeout"
-    log = os.path.join(srv.logdir, "uclient-%s.log" % label)
+    log = os.path.join(srv.dir, "uclient-%s.log" % label)
     with open(log, "w") as f:
         f.write("# %s\n%s" % (" ".join(cmd), out))
-    srv.check_alive()
+    srv.assert_alive()
     where = "\n`%s` (exit %s), output in %s; last lines:\n%s" % (
         " ".join(cmd), rc, log, "\n".join(out.splitlines()[-40:]))
 

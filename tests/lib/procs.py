@@ -1,13 +1,22 @@
-"""Process and port helpers for the integration tests.
+"""The one launcher of turnd (and coturn) for every Python test: integration, interop, hardening,
+redis, soak, asan, browser (through run_with_server.py) and the fuzz seed capture.
 
 free_port()            a port free for UDP and TCP on 127.0.0.1 and ::1
 relay_port_window(n)   a checked-free window of n relay ports (UDP+TCP, both families)
 ServerConfig           what a test wants from the server, independent of the implementation
 TurndProcess / CoturnProcess
                        start the server with a ServerConfig, wait until it answers a Binding over
-                       UDP, capture its output to a log file, stop it by PID (SIGTERM, SIGKILL
-                       after 5 s) and fail when it crashed (killed by a signal other than the
-                       ones we sent, sanitizer report, or exited early).
+                       UDP and accepts TCP, capture its output to a log file, stop it by PID
+                       (SIGTERM, SIGKILL after stop_timeout = 10 s) and fail when it crashed:
+                       killed by a signal other than the ones we sent, exited on its own, did not
+                       stop within stop_timeout, or printed a sanitizer report (ERROR:
+                       AddressSanitizer / LeakSanitizer, "runtime error:", ThreadSanitizer,
+                       "terminate called").
+make_server(config)    TurndProcess, or CoturnProcess with TURND_SERVER=coturn
+
+Environment: TURND_BIN (default <repo>/build/server/turnd), TURND_SERVER=turnd|coturn,
+TURN_TEST_LOGDIR (server directories go there and are kept; default: a temp directory removed
+after a clean stop), TURND_KEEP_LOGS=1 (keep temp directories too).
 
 Ports: each test process takes an exclusive lock on one 1000-port block (flock on a file in the
 temp directory), so parallel ctest runs never pick the same ports. Listen ports come from the
@@ -197,11 +206,15 @@ class ServerProcess:
     software_prefix = ""
 
     def __init__(self, config: Optional[ServerConfig] = None, log_dir: Optional[str] = None,
-                 ready_timeout: float = 10.0):
+                 ready_timeout: float = 20.0, stop_timeout: float = 10.0):
         self.config = (config or ServerConfig()).resolved()
         self.ready_timeout = ready_timeout
-        self._own_dir = log_dir is None
-        self.dir = log_dir or tempfile.mkdtemp(prefix=f"{self.name}-test-")
+        self.stop_timeout = stop_timeout
+        keep_in = os.environ.get("TURN_TEST_LOGDIR")
+        if keep_in and log_dir is None:
+            os.makedirs(keep_in, exist_ok=True)
+        self._own_dir = log_dir is None and not keep_in
+        self.dir = log_dir or tempfile.mkdtemp(prefix=f"{self.name}-test-", dir=keep_in or None)
         self.log_path = os.path.join(self.dir, f"{self.name}.log")
         self.proc: Optional[subprocess.Popen] = None
         self._log = None
@@ -311,8 +324,9 @@ class ServerProcess:
         return f"---- last {min(lines, len(text))} lines of {self.log_path} ----\n" + "\n".join(text[-lines:])
 
     def stop(self, check: bool = True) -> None:
-        """SIGTERM by PID, SIGKILL after 5 s. With check, raise ServerCrashed when the server
-        died on its own before, was killed by another signal, or printed a sanitizer report."""
+        """SIGTERM by PID, SIGKILL after stop_timeout. With check, raise ServerCrashed when the
+        server died on its own before, was killed by another signal, did not stop within
+        stop_timeout, or printed a sanitizer report."""
         if self.proc is None:
             return
         died_early = self.proc.poll() is not None
@@ -322,7 +336,7 @@ class ServerProcess:
             except ProcessLookupError:
                 pass
             try:
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=self.stop_timeout)
             except subprocess.TimeoutExpired:
                 self.killed = True
                 os.kill(self.proc.pid, signal.SIGKILL)
@@ -334,6 +348,8 @@ class ServerProcess:
             self._log = None
         rc = self.returncode
         problems = []
+        if self.killed:
+            problems.append(f"did not exit within {self.stop_timeout:g} s of SIGTERM (SIGKILLed)")
         if died_early:
             problems.append(f"exited on its own with status {describe_status(rc)} before the test stopped it")
         elif rc is not None and rc < 0 and -rc not in (signal.SIGTERM, signal.SIGKILL):
@@ -343,12 +359,7 @@ class ServerProcess:
         elif rc not in (0, -signal.SIGTERM, 128 + signal.SIGTERM, -signal.SIGKILL):
             problems.append(f"exit status {rc} after SIGTERM")
         text = self.log_text()
-        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                       "ThreadSanitizer", "terminate called"):
-            if marker in text:
-                problems.append(f"log contains {marker!r}")
-        if self.killed:
-            sys.stderr.write(f"warning: {self.name} ignored SIGTERM for 5 s and was killed\n")
+        problems += sanitizer_reports(text)
         self.crash = "; ".join(problems) or None
         if check and self.crash:
             raise ServerCrashed(f"{self.name}: {self.crash}\n" + self.log_tail())
@@ -363,6 +374,16 @@ class ServerProcess:
             sys.stdout.write(self.log_tail() + "\n")
         self.stop(check=exc_type is None)
         return False
+
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "ThreadSanitizer", "terminate called")
+
+
+def sanitizer_reports(log: str) -> List[str]:
+    """A sanitized turnd (asan.* ctest entries) that printed a report has failed, whatever its
+    exit status."""
+    return [f"log contains {m!r}" for m in SANITIZER_MARKERS if m in log]
 
 
 def describe_status(rc: Optional[int]) -> str:

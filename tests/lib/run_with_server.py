@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""Start the server under test, run a command against it, stop the server.
+
+    run_with_server.py [--timeout S] [--realm R] -- CMD ARGS...
+
+The server is started by procs.make_server (turnd, or coturn with TURND_SERVER=coturn; TURND_BIN,
+TURN_TEST_LOGDIR as in procs.py) on 127.0.0.1 with a REST secret. CMD gets TURN_HOST, TURN_PORT,
+TURN_REALM, TURN_SECRET, TURN_SERVER_KIND and TURN_RELAY_PORTS in its environment. Exits non-zero
+when CMD failed or timed out, or the server crashed (procs' checks, sanitizer reports included);
+the server log is printed whenever something failed. Used by tests/browser/run.sh.
+
+run_command() is the bounded child run shared with tests/browser/redis_stack.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from typing import Dict, List
+
+import procs
+
+HOST = "127.0.0.1"
+
+
+def run_command(command: List[str], env: Dict[str, str], timeout: float) -> int:
+    """Runs command in its own process group; kills that group (only) after timeout (exit 124)."""
+    child = subprocess.Popen(command, env=env, start_new_session=True)
+    try:
+        return child.wait(timeout)
+    except subprocess.TimeoutExpired:
+        print("FAIL: command did not finish within %.0fs; killing it" % timeout, flush=True)
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        child.wait(10)
+        return 124
+
+
+def server_env(srv: procs.ServerProcess) -> Dict[str, str]:
+    """What a non-Python client needs to know about the running server."""
+    host, port = srv.address
+    lo, hi = srv.relay_ports
+    env = {
+        "TURN_HOST": host,
+        "TURN_PORT": str(port),
+        "TURN_REALM": srv.config.realm,
+        "TURN_SERVER_KIND": srv.name,
+        "TURN_RELAY_PORTS": "%d-%d" % (lo, hi),
+    }
+    if srv.config.secrets:
+        env["TURN_SECRET"] = srv.config.secrets[0]
+    return env
+
+
+def main(argv: List[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--timeout", type=float, default=240.0, help="seconds the command may take")
+    ap.add_argument("--realm", default="interop.test")
+    ap.add_argument("command", nargs=argparse.REMAINDER)
+    args = ap.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        ap.error("a command is needed after --")
+
+    config = procs.ServerConfig(listen=[(HOST, procs.free_port())], realm=args.realm, threads=2,
+                                secrets=["s3cr3t-" + os.urandom(6).hex()], relay_window=100)
+    srv = procs.make_server(config)
+    try:
+        srv.start()
+    except procs.ServerCrashed as e:
+        print("FAIL: %s" % e, flush=True)
+        return 1
+    print("%s ready on %s (relay ports %d-%d), log %s" % (
+        srv.name, procs.fmt_hostport(*srv.address), *srv.relay_ports, srv.log_path), flush=True)
+    rc = run_command(command, dict(os.environ, **server_env(srv)), args.timeout)
+    server_error = None
+    try:
+        srv.stop(check=True)
+    except procs.ServerCrashed as e:
+        server_error = str(e).splitlines()[0]
+    if rc == 0 and not server_error:
+        return 0
+    if server_error:
+        print("FAIL: %s" % server_error, flush=True)
+    if rc != 0:
+        print("FAIL: command exited with %s" % procs.describe_status(rc), flush=True)
+    print(srv.log_tail(200), flush=True)
+    return rc or 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
