@@ -14,10 +14,9 @@
 #include "protocol/message_view.hpp"
 #include "protocol/transport_address.hpp"
 #include "server/client_context.hpp"
+#include "server/clock.hpp"
 
 namespace turnd::server {
-
-using SteadyTime = std::chrono::steady_clock::time_point;
 
 inline constexpr std::chrono::seconds kPermissionLifetime{300};  // RFC 8656 §9
 inline constexpr std::chrono::seconds kChannelLifetime{600};     // RFC 8656 §12

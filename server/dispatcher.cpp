@@ -51,6 +51,7 @@ bool is_turn_request(std::uint16_t method) {
 }  // namespace
 
 ByteSpan Dispatcher::on_client_message(const ClientContext& ctx, MutableByteSpan in) noexcept {
+  shard_.begin_event();
   if (looks_like_stun(in)) {
     authenticated_ = false;
     const ByteSpan reply = on_stun(ctx, in);
@@ -72,7 +73,7 @@ ByteSpan Dispatcher::on_client_message(const ClientContext& ctx, MutableByteSpan
 
 bool Dispatcher::within_amplification_limits(const ClientContext& ctx,
                                              std::size_t reply_size) noexcept {
-  const auto now = std::chrono::steady_clock::now();
+  const SteadyTime now = shard_.now().steady();
   if (!shard_.services().unauthenticated_replies.allow(ctx.client.ip, now)) {
     ++shard_.counters().unauthenticated_limited_source;
     return false;
@@ -90,6 +91,7 @@ bool Dispatcher::has_allocation(const ClientContext& ctx) noexcept {
 
 void Dispatcher::on_connection_closed(const ClientContext& ctx) noexcept {
   // A stream's 5-tuple is the connection: it has at most this one allocation (RFC 8656 §3.1).
+  shard_.begin_event();
   if (Allocation* a = shard_.allocations().find({ctx.client, ctx.local, ctx.transport}))
     shard_.allocations().remove(*a, "closed with its connection");
 }
@@ -101,14 +103,14 @@ void Dispatcher::on_channel_data(const ClientContext& ctx, ByteSpan in) noexcept
     ++shard_.counters().channel_data_dropped;
     return;
   }
-  const auto now = std::chrono::steady_clock::now();
+  const SteadyTime now = shard_.now().steady();
   const ChannelBinding* ch = a->channel_by_number(cd->channel, now);
   // RFC 8656 §12.5: an unbound channel, or a peer whose permission lapsed, is dropped.
   if (ch == nullptr || !a->has_permission(ch->peer.ip, now)) {
     ++shard_.counters().channel_data_dropped;
     return;
   }
-  shard_.allocations().send_to_peer(*a, ch->peer, cd->data);
+  shard_.relay().send_to_peer(*a, ch->peer, cd->data);
 }
 
 ByteSpan Dispatcher::on_stun(const ClientContext& ctx, ByteSpan in) noexcept {
@@ -153,7 +155,7 @@ ByteSpan Dispatcher::challenge(const MessageView& msg, const ClientContext& ctx,
   auto b = begin_error(msg, e, reply_);
   if (e != StunError::BadRequest) {
     // RFC 8489 §9.2.4: REALM and a fresh NONCE, and the algorithms we accept (§14.11).
-    const std::string nonce = shard_.auth().make_nonce(ctx.client.ip, auth::Clock::now());
+    const std::string nonce = shard_.auth().make_nonce(ctx.client.ip, shard_.now().wall());
     b.add(Realm{shard_.auth().realm()});
     b.add(Nonce{nonce});
     b.add(PasswordAlgorithms{auth::Authenticator::kOffered, {}});
@@ -164,7 +166,7 @@ ByteSpan Dispatcher::challenge(const MessageView& msg, const ClientContext& ctx,
 
 ByteSpan Dispatcher::on_turn_request(const MessageView& msg, const ClientContext& ctx) noexcept {
   try {
-    const auto result = shard_.auth().check(msg, ctx.client.ip, auth::Clock::now());
+    const auto result = shard_.auth().check(msg, ctx.client.ip, shard_.now().wall());
     if (result.verdict != auth::Verdict::Ok) return challenge(msg, ctx, result);
     authenticated_ = true;
 

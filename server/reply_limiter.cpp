@@ -26,7 +26,8 @@ std::uint64_t mix(std::uint64_t x) noexcept {
 }
 }  // namespace
 
-SourceReplyLimiter::SourceReplyLimiter(unsigned per_second) : epoch_(SteadyClock::now()) {
+SourceReplyLimiter::SourceReplyLimiter(unsigned per_second, SteadyClock::time_point epoch)
+    : epoch_(epoch) {
   if (per_second == 0) return;
   interval_ns_ = kNanosPerSecond / per_second;
   tolerance_ns_ = interval_ns_ * (2 * static_cast<std::int64_t>(per_second) - 1);
@@ -63,8 +64,8 @@ bool SourceReplyLimiter::allow(const protocol::IpAddress& source,
   return true;
 }
 
-ReplyByteBudget::ReplyByteBudget(std::uint64_t bytes_per_second)
-    : rate_(bytes_per_second), epoch_(SteadyClock::now()) {}
+ReplyByteBudget::ReplyByteBudget(std::uint64_t bytes_per_second, SteadyClock::time_point epoch)
+    : rate_(bytes_per_second), epoch_(epoch) {}
 
 bool ReplyByteBudget::allow(std::size_t bytes, SteadyClock::time_point now) noexcept {
   if (rate_ == 0) return true;

@@ -27,7 +27,8 @@ using SteadyClock = std::chrono::steady_clock;
 class SourceReplyLimiter {
  public:
   /// `per_second` replies a second per source, bursts up to twice that; 0 = no limit.
-  explicit SourceReplyLimiter(unsigned per_second);
+  /// `epoch`: a time of the clock that `allow` will be given, at or before its first call.
+  SourceReplyLimiter(unsigned per_second, SteadyClock::time_point epoch);
   bool allow(const protocol::IpAddress& source, SteadyClock::time_point now) noexcept;
 
   static constexpr std::size_t kRows = 3;
@@ -46,7 +47,8 @@ class SourceReplyLimiter {
 class ReplyByteBudget {
  public:
   /// `bytes_per_second` for this shard, bursts of one second's worth; 0 = no limit.
-  explicit ReplyByteBudget(std::uint64_t bytes_per_second);
+  /// `epoch` as for SourceReplyLimiter.
+  ReplyByteBudget(std::uint64_t bytes_per_second, SteadyClock::time_point epoch);
   bool allow(std::size_t bytes, SteadyClock::time_point now) noexcept;
 
  private:

@@ -10,6 +10,7 @@
 
 #include "auth/authenticator.hpp"
 #include "config/config.hpp"
+#include "server/clock.hpp"
 #include "server/connection_limiter.hpp"
 #include "server/live_relays.hpp"
 #include "server/peer_filter.hpp"
@@ -39,9 +40,10 @@ class QuotaRegistry {
 };
 
 struct SharedServices {
-  explicit SharedServices(const config::Config& config);
+  explicit SharedServices(const config::Config& config, const Clock& clock = system_clock());
 
   const config::Config& config;
+  const Clock& clock;  // the one clock of every expiry (tests pass a ManualClock)
   RelayPortPool ports;
   QuotaRegistry quotas;
   PeerFilter peer_filter;

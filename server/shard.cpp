@@ -21,8 +21,10 @@ void Shard::open_listeners() {
 void Shard::run() {
   for (auto& l : udp_) l->start();
   for (auto& l : tcp_) l->start();
-  state_.allocations().start();
+  state_.owner().bind_to_current_thread();
+  state_.start_sweeping();
   io_.run();
+  state_.owner().release();  // the loop is over: the control thread tears the shard down
 }
 
 void Shard::post_credentials(auth::CredentialsPtr credentials) {
@@ -30,13 +32,16 @@ void Shard::post_credentials(auth::CredentialsPtr credentials) {
 }
 
 void Shard::post_revocation(std::string user) {
-  boost::asio::post(io_, [this, u = std::move(user)] { state_.allocations().remove_by_user(u); });
+  boost::asio::post(io_, [this, u = std::move(user)] {
+    state_.begin_event();
+    state_.allocations().remove_by_user(u);
+  });
 }
 
 void Shard::stop() {
   boost::asio::post(io_, [this] {
     for (auto& l : tcp_) l->close();
-    state_.allocations().stop();
+    state_.stop_sweeping();
     io_.stop();
   });
 }

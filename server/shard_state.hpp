@@ -1,51 +1,73 @@
-// Everything one shard's handlers read and change. Owned by the shard's thread only.
+// Everything one shard's handlers read and change: its clock, allocations, relay path,
+// authenticator, send batch and counters. Owner: its shard's thread (checked in builds with
+// assertions); the control thread reaches it only through Shard::post_*.
 #pragma once
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <string>
 
 #include "auth/authenticator.hpp"
 #include "config/config.hpp"
 #include "server/allocation_table.hpp"
+#include "server/clock.hpp"
 #include "server/io/batch_io.hpp"
 #include "server/metrics.hpp"
+#include "server/relay/relay_path.hpp"
 #include "server/reply_limiter.hpp"
 #include "server/services.hpp"
+#include "server/thread_owner.hpp"
 
 namespace turnd::server {
 
 class ShardState {
  public:
-  ShardState(unsigned shard_id, boost::asio::io_context& io, SharedServices& services)
-      : id_(shard_id),
-        services_(services),
-        auth_(services.auth_options, services.credentials, services.nonces),
-        allocations_(io, services, sends_, counters_),
-        unauthenticated_bytes_(services.config.max_unauthenticated_bytes_per_second /
-                               std::max(1u, services.config.threads)) {}
+  ShardState(unsigned shard_id, boost::asio::io_context& io, SharedServices& services);
 
   unsigned id() const noexcept { return id_; }
+  boost::asio::io_context& io() noexcept { return io_; }
   const config::Config& config() const noexcept { return services_.config; }
   std::string_view software() const noexcept { return services_.config.software; }
   SharedServices& services() noexcept { return services_; }
   auth::Authenticator& auth() noexcept { return auth_; }
   AllocationTable& allocations() noexcept { return allocations_; }
+  relay::RelayPath& relay() noexcept { return relay_; }
   io::SendBatch& sends() noexcept { return sends_; }
   /// This shard's share of the global cap on unauthenticated reply bytes.
   ReplyByteBudget& unauthenticated_bytes() noexcept { return unauthenticated_bytes_; }
   ShardCounters& counters() noexcept { return counters_; }
   const ShardCounters& counters() const noexcept { return counters_; }
 
+  /// Starts an event (a client message, a relay wake-up, a sweep): reads the clock once.
+  void begin_event() noexcept {
+    TURND_ASSERT_OWNER(owner_);
+    clock_.tick();
+  }
+  /// The time of the current event.
+  const EventClock& now() const noexcept { return clock_; }
+  ThreadOwner& owner() noexcept { return owner_; }
+
+  /// Expires allocations, permissions, channels and reservations once a second until stop.
+  void start_sweeping();
+  void stop_sweeping();
+  /// One sweep, now (the timer's work; tests call it after moving a ManualClock).
+  void sweep();
+
  private:
   unsigned id_;
+  boost::asio::io_context& io_;
   SharedServices& services_;
-  // Declared before allocations_, which keeps references to them.
+  ThreadOwner owner_;
+  EventClock clock_;
+  // Declared before allocations_ and relay_, which keep references to them.
   ShardCounters counters_;
   io::SendBatch sends_{counters_.send_dropped};
   auth::Authenticator auth_;
   AllocationTable allocations_;
+  relay::RelayPath relay_;
   ReplyByteBudget unauthenticated_bytes_;
+  boost::asio::steady_timer sweep_timer_;
 };
 
 }  // namespace turnd::server

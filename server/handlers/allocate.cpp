@@ -4,6 +4,7 @@
 #include "server/handlers/lifetime.hpp"
 #include "server/handlers/turn_reply.hpp"
 #include "server/log_text.hpp"
+#include "server/relay/relay_socket.hpp"
 
 namespace turnd::server::handlers {
 
@@ -74,6 +75,11 @@ TransportAddress advertised(const TransportAddress& bound, const config::Config&
   return bound;
 }
 
+std::optional<RelayEndpoint> open_relay(ShardState& shard, const relay::OpenRequest& request) {
+  return relay::open_relay_socket(shard.io(), shard.services().ports, request,
+                                  shard.counters().relay_open_failed);
+}
+
 /// Holds what an Allocate took (the quota slot, relay ports) until the allocation is in the
 /// table; an error answer or an exception on the way gives it all back.
 class PendingAllocation {
@@ -82,7 +88,7 @@ class PendingAllocation {
       : shard_(shard), user_(std::move(user)), a_(std::make_unique<Allocation>()) {}
   ~PendingAllocation() {
     if (!a_) return;
-    for (auto& r : a_->relays) shard_.allocations().release_relay(r);
+    for (auto& r : a_->relays) relay::close_relay_socket(r, shard_.services().ports);
     shard_.services().quotas.release(user_);
   }
   PendingAllocation(const PendingAllocation&) = delete;
@@ -124,7 +130,7 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
       return turn_error(req, StunError::InsufficientCapacity, shard, out);
   }
 
-  const auto now = std::chrono::steady_clock::now();
+  const SteadyTime now = shard.now().steady();
   PendingAllocation a{shard, quota_user};
   std::optional<RelayPortPool::EvenPair> pair;
   std::optional<RelayEndpoint> primary;
@@ -132,13 +138,13 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
     ReservationTokenBytes token;
     std::copy_n(options->token->value.begin(), token.size(), token.begin());
     if (auto port = shard.services().ports.redeem(token, now))
-      primary = table.open_relay(*primary_ip, *port, false, options->dont_fragment);
+      primary = open_relay(shard, {*primary_ip, *port, false, options->dont_fragment});
   } else if (options->even_port && options->even_port->reserve_next) {
     pair = shard.services().ports.take_even_pair(now + std::chrono::seconds{30});
-    if (pair) primary = table.open_relay(*primary_ip, pair->port, true, options->dont_fragment);
+    if (pair) primary = open_relay(shard, {*primary_ip, pair->port, true, options->dont_fragment});
   } else {
     primary =
-        table.open_relay(*primary_ip, 0, options->even_port.has_value(), options->dont_fragment);
+        open_relay(shard, {*primary_ip, 0, options->even_port.has_value(), options->dont_fragment});
   }
   if (!primary) return turn_error(req, StunError::InsufficientCapacity, shard, out);
   primary->advertised = advertised(primary->bound, config);
@@ -150,7 +156,7 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
   if (options->additional_v6) {
     auto ip6 = relay_ip_for(Family::V6, req.ctx, config);
     std::optional<RelayEndpoint> second;
-    if (ip6) second = table.open_relay(*ip6, 0, false, false);
+    if (ip6) second = open_relay(shard, {*ip6, 0, false, false});
     if (second) {
       second->advertised = advertised(second->bound, config);
       a->relays.push_back(std::move(*second));
@@ -160,7 +166,7 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
     }
   }
 
-  const auto lifetime = granted_lifetime(req.msg, req.auth, config);
+  const auto lifetime = granted_lifetime(req.msg, req.auth, config, shard.now().wall_seconds());
   a->id = table.next_id();
   a->five_tuple = req.five_tuple;
   a->sink = req.ctx.sink;
@@ -191,6 +197,7 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
                logsafe(a->username), to_string(req.ctx.transport), req.ctx.client.to_string(),
                relayed, lifetime.count());
   Allocation& inserted = table.insert(a.commit());
+  shard.relay().watch(inserted);
   return inserted.last_response;
 }
 

@@ -17,7 +17,7 @@ ByteSpan handle_channel_bind(const TurnRequest& req, Allocation& a, ShardState& 
 
   // §11.2: a number bound to another peer, or a peer bound to another number, is a 400 —
   // also while an expired binding cools down (§12).
-  const auto now = std::chrono::steady_clock::now();
+  const SteadyTime now = shard.now().steady();
   ChannelBinding* existing = nullptr;
   for (auto& c : a.channels) {
     const bool same_number = c.number == number->value, same_peer = c.peer == peer->address;

@@ -8,7 +8,7 @@ using namespace protocol;
 
 ByteSpan handle_create_permission(const TurnRequest& req, Allocation& a, ShardState& shard,
                                   MutableByteSpan out) {
-  const auto now = std::chrono::steady_clock::now();
+  const SteadyTime now = shard.now().steady();
   std::optional<StunError> error;
   std::size_t peers = 0, added = 0;
   const bool well_formed = for_each_peer(req.msg, [&](const TransportAddress& peer) {

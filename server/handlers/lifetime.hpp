@@ -15,13 +15,13 @@ namespace turnd::server::handlers {
 /// A REST credential caps it: an allocation does not outlive the credential that made it.
 inline std::chrono::seconds granted_lifetime(const protocol::MessageView& msg,
                                              const auth::AuthResult& auth,
-                                             const config::Config& config) {
+                                             const config::Config& config,
+                                             std::chrono::sys_seconds now) {
   auto requested = config.default_lifetime;
   if (auto l = msg.get<protocol::Lifetime>()) requested = std::chrono::seconds{l->value};
   auto granted = std::max(config.default_lifetime, std::min(requested, config.max_lifetime));
   if (auth.expires) {
-    const auto left = *auth.expires - std::chrono::time_point_cast<std::chrono::seconds>(
-                                          std::chrono::system_clock::now());
+    const auto left = *auth.expires - now;
     granted = std::max(std::chrono::seconds{1}, std::min(granted, left));
   }
   return granted;

@@ -25,8 +25,9 @@ ByteSpan handle_refresh(const TurnRequest& req, Allocation& a, ShardState& shard
     shard.allocations().remove(a, "deleted by the client");
     return reply;
   }
-  const auto lifetime = granted_lifetime(req.msg, req.auth, shard.config());
-  a.expires_at = std::chrono::steady_clock::now() + lifetime;
+  const auto lifetime =
+      granted_lifetime(req.msg, req.auth, shard.config(), shard.now().wall_seconds());
+  a.expires_at = shard.now().steady() + lifetime;
   a.credential_expires = req.auth.expires;
   // Debug, not info: a client may refresh as often as it likes, and must not fill the log.
   spdlog::debug("allocation {} refreshed: user \"{}\" client {} {} lifetime {}s", a.id,

@@ -9,8 +9,8 @@ void handle_send_indication(const MessageView& msg, Allocation& a, ShardState& s
   const auto peer = msg.get<XorPeerAddress>();
   const auto data = msg.get<Data>();
   if (!peer || !data) return;
-  if (!a.has_permission(peer->address.ip, std::chrono::steady_clock::now())) return;
-  shard.allocations().send_to_peer(a, peer->address, data->value);
+  if (!a.has_permission(peer->address.ip, shard.now().steady())) return;
+  shard.relay().send_to_peer(a, peer->address, data->value);
 }
 
 }  // namespace turnd::server::handlers

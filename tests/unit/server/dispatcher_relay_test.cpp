@@ -200,7 +200,7 @@ TEST_P(HandOverSizes, DeliverExactlyWhatTheKernelPathWould) {
   frame.insert(frame.end(), payload.begin(), payload.end());
   server_.send(frame);
   const auto& counters = server_.shard->counters();
-  if (size > kMaxRelayPayload) {
+  if (size > relay::kMaxRelayPayload) {
     EXPECT_EQ(server_.sink.size(), 0u) << "larger than a relay slot: not relayed";
     EXPECT_EQ(counters.relay_oversize_dropped.get(), 1u);
     return;
@@ -221,13 +221,13 @@ INSTANTIATE_TEST_SUITE_P(Sizes, HandOverSizes,
 TEST_F(DispatcherRelay, OversizeToAnExternalPeerIsDroppedToo) {
   UdpPeer peer;
   ASSERT_EQ(reply_code(server_.channel_bind(alice_, 2, 0x4000, peer.address())), 0);
-  Bytes big(kMaxRelayPayload + 1, 'x');
+  Bytes big(relay::kMaxRelayPayload + 1, 'x');
   server_.send(test::channel_data(0x4000, big));
   EXPECT_TRUE(receive(peer, milliseconds{100}).empty());
   EXPECT_EQ(server_.shard->counters().relay_oversize_dropped.get(), 1u);
   big.pop_back();
   server_.send(test::channel_data(0x4000, big));
-  EXPECT_EQ(receive(peer).size(), kMaxRelayPayload) << "one relay slot still goes out";
+  EXPECT_EQ(receive(peer).size(), relay::kMaxRelayPayload) << "one relay slot still goes out";
 }
 
 // Issue 9, defect 7: the own-address guard compares the exact relayed (IP, port), not the

@@ -22,12 +22,12 @@ int allowed(SourceReplyLimiter& r, const protocol::IpAddress& from, int n,
 }
 
 TEST(SourceReplyLimiter, BurstOfTwiceTheRateThenRefusal) {
-  SourceReplyLimiter r{5};
+  SourceReplyLimiter r{5, kT0};
   EXPECT_EQ(allowed(r, ip("192.0.2.1"), 100, kT0), 10);
 }
 
 TEST(SourceReplyLimiter, RefillsAtTheRateWithoutRoundingAway) {
-  SourceReplyLimiter r{500};
+  SourceReplyLimiter r{500, kT0};
   const auto from = ip("192.0.2.1");
   EXPECT_EQ(allowed(r, from, 5000, kT0), 1000);
   // One request every millisecond for one second: half of them (500/s) pass, none is lost
@@ -38,33 +38,33 @@ TEST(SourceReplyLimiter, RefillsAtTheRateWithoutRoundingAway) {
 }
 
 TEST(SourceReplyLimiter, RefillIsCappedAtTheBurst) {
-  SourceReplyLimiter r{5};
+  SourceReplyLimiter r{5, kT0};
   const auto from = ip("192.0.2.1");
   allowed(r, from, 100, kT0);
   EXPECT_EQ(allowed(r, from, 100, kT0 + 1h), 10);
 }
 
 TEST(SourceReplyLimiter, ZeroDisables) {
-  SourceReplyLimiter r{0};
+  SourceReplyLimiter r{0, kT0};
   EXPECT_EQ(allowed(r, ip("192.0.2.1"), 100000, kT0), 100000);
 }
 
 TEST(SourceReplyLimiter, SourcesAreIndependent) {
-  SourceReplyLimiter r{3};
+  SourceReplyLimiter r{3, kT0};
   EXPECT_EQ(allowed(r, ip("192.0.2.1"), 100, kT0), 6);
   EXPECT_EQ(allowed(r, ip("192.0.2.2"), 100, kT0), 6);
   EXPECT_EQ(allowed(r, ip("2001:db8::1"), 100, kT0), 6);
 }
 
 TEST(SourceReplyLimiter, OneIpv6Slash64IsOneSource) {
-  SourceReplyLimiter r{3};
+  SourceReplyLimiter r{3, kT0};
   EXPECT_EQ(allowed(r, ip("2001:db8:1:2::1"), 4, kT0), 4);
   EXPECT_EQ(allowed(r, ip("2001:db8:1:2:ffff::9"), 100, kT0), 2) << "same /64";
   EXPECT_EQ(allowed(r, ip("2001:db8:1:3::1"), 100, kT0), 6) << "next /64";
 }
 
 TEST(SourceReplyLimiter, MappedIpv4IsTheSameSource) {
-  SourceReplyLimiter r{3};
+  SourceReplyLimiter r{3, kT0};
   EXPECT_EQ(allowed(r, ip("192.0.2.7"), 4, kT0), 4);
   EXPECT_EQ(allowed(r, ip("::ffff:192.0.2.7"), 100, kT0), 2);
 }
@@ -72,7 +72,7 @@ TEST(SourceReplyLimiter, MappedIpv4IsTheSameSource) {
 TEST(SourceReplyLimiter, AFloodOfNewSourcesResetsNobody) {
   // The old per-shard limiter forgot everyone at 100,000 sources; this one has nothing to
   // forget: after a million other sources the drained source is still held back.
-  SourceReplyLimiter r{5};
+  SourceReplyLimiter r{5, kT0};
   const auto victim = ip("198.51.100.1");
   EXPECT_EQ(allowed(r, victim, 100, kT0), 10);
   for (std::uint32_t i = 0; i < 1'000'000; ++i)
@@ -86,7 +86,7 @@ TEST(SourceReplyLimiter, AFloodOfNewSourcesResetsNobody) {
 TEST(SourceReplyLimiter, FewInnocentSourcesAreHeldBackByAFlood) {
   // 10,000 flooding sources drain their buckets; with three keyed rows an innocent source is
   // held back only when all of its buckets were drained by others.
-  SourceReplyLimiter r{5};
+  SourceReplyLimiter r{5, kT0};
   for (std::uint32_t i = 0; i < 10'000; ++i)
     allowed(r,
             protocol::IpAddress::v4(
@@ -104,7 +104,7 @@ TEST(SourceReplyLimiter, FewInnocentSourcesAreHeldBackByAFlood) {
 
 TEST(SourceReplyLimiter, SharedByThreadsIsStillOneLimit) {
   // Two shards (threads) answering the same source share one budget.
-  SourceReplyLimiter r{100};
+  SourceReplyLimiter r{100, kT0};
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
@@ -115,7 +115,7 @@ TEST(SourceReplyLimiter, SharedByThreadsIsStillOneLimit) {
 }
 
 TEST(ReplyByteBudget, OneSecondOfBytesThenTheRate) {
-  ReplyByteBudget b{10'000};
+  ReplyByteBudget b{10'000, kT0};
   int ok = 0;
   for (int i = 0; i < 1000; ++i) ok += b.allow(100, kT0);
   EXPECT_EQ(ok, 100) << "10,000 bytes of 100-byte replies";
@@ -125,7 +125,7 @@ TEST(ReplyByteBudget, OneSecondOfBytesThenTheRate) {
 }
 
 TEST(ReplyByteBudget, ZeroDisables) {
-  ReplyByteBudget b{0};
+  ReplyByteBudget b{0, kT0};
   for (int i = 0; i < 100000; ++i) ASSERT_TRUE(b.allow(4096, kT0));
 }
 

@@ -1,0 +1,34 @@
+#include "server/shard_state.hpp"
+
+namespace turnd::server {
+
+ShardState::ShardState(unsigned shard_id, boost::asio::io_context& io, SharedServices& services)
+    : id_(shard_id),
+      io_(io),
+      services_(services),
+      clock_(services.clock),
+      auth_(services.auth_options, services.credentials, services.nonces),
+      allocations_(services, counters_, clock_, owner_),
+      relay_(allocations_, services, sends_, counters_, clock_),
+      unauthenticated_bytes_(services.config.max_unauthenticated_bytes_per_second /
+                                 std::max(1u, services.config.threads),
+                             services.clock.steady()),
+      sweep_timer_(io) {}
+
+void ShardState::sweep() {
+  begin_event();
+  allocations_.expire();
+  services_.ports.expire_reservations(clock_.steady());
+}
+
+void ShardState::start_sweeping() {
+  sweep();
+  sweep_timer_.expires_after(std::chrono::seconds(1));
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) start_sweeping();
+  });
+}
+
+void ShardState::stop_sweeping() { sweep_timer_.cancel(); }
+
+}  // namespace turnd::server
