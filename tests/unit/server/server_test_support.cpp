@@ -118,9 +118,9 @@ config::Config TestServer::default_config() {
   return c;
 }
 
-TestServer::TestServer(config::Config c) : config(std::move(c)) {
+TestServer::TestServer(config::Config c, const Clock& clock) : config(std::move(c)) {
   spdlog::set_level(spdlog::level::warn);  // allocation create/delete lines are info
-  services = std::make_unique<SharedServices>(config);
+  services = std::make_unique<SharedServices>(config, clock);
   shard = std::make_unique<ShardState>(0, io, *services);
   dispatcher = std::make_unique<Dispatcher>(*shard);
   ctx = ClientContext{addr("127.0.0.1:40001"), addr("127.0.0.1:3478"), Transport::Udp, &sink};

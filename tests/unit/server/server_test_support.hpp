@@ -17,6 +17,7 @@
 #include "protocol/message_builder.hpp"
 #include "protocol/message_view.hpp"
 #include "server/client_context.hpp"
+#include "server/clock.hpp"
 #include "server/dispatcher.hpp"
 #include "server/services.hpp"
 #include "server/shard_state.hpp"
@@ -132,7 +133,8 @@ class TestServer {
  public:
   /// Static users alice/wonderland and carol/secret; relay range from test_port_range().
   static config::Config default_config();
-  explicit TestServer(config::Config config = default_config());
+  explicit TestServer(config::Config config = default_config(),
+                      const Clock& clock = system_clock());
   ~TestServer();
   TestServer(const TestServer&) = delete;
   TestServer& operator=(const TestServer&) = delete;
