@@ -1,6 +1,7 @@
 // One TURN allocation (RFC 8656 §2.2): the client's 5-tuple, its relayed transport address(es),
-// permissions and channel bindings. Owned by its shard's AllocationTable; expiry is data
-// (expires_at fields), swept once a second and checked lazily on use.
+// permissions and channel bindings. Owner: its shard's thread (held by its AllocationTable);
+// expiry is data (expires_at fields, judged by the shard's clock), swept once a second and
+// checked lazily on use.
 #pragma once
 
 #include <array>

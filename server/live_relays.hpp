@@ -2,6 +2,7 @@
 // bound and advertised (--external-ip) alike. The data path asks it, lock-free, before sending
 // to one of the server's own addresses: only an exact live relayed address may be reached that
 // way (relay to relay), never another service on the host or a relay port on another IP.
+// Owner: any thread (atomics; writers are the shards' Allocate and teardown paths).
 #pragma once
 
 #include <array>

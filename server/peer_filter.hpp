@@ -14,6 +14,7 @@
 // --allow-peer range punches a hole into it). A rule written for the IPv4 address also covers
 // its IPv6 forms, as if written for each (a /8 is as specific as the /104 it stands for under
 // ::ffff:0:0/96).
+// Owner: any thread (immutable once built; read per packet without locks).
 #pragma once
 
 #include <optional>

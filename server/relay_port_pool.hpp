@@ -2,6 +2,7 @@
 // Allocate and on allocation teardown, never per packet, so a mutex is fine here; it keeps
 // EVEN-PORT reservations simple when the second Allocate lands on another shard. Ports are
 // picked at random (RFC 8656 §7.2, RFC 6056) so relayed addresses are hard to guess.
+// Owner: any thread (a mutex inside).
 #pragma once
 
 #include <array>

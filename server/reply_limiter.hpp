@@ -10,6 +10,7 @@
 //    three of its buckets are drained by others (10,000 flooding sources: ~0.04 % of others).
 //  - ReplyByteBudget, bytes per second for all sources together (each shard enforces its share,
 //    so the packet path shares no cache line between shards).
+// Owner: SourceReplyLimiter any thread (atomics); ReplyByteBudget its shard's thread.
 #pragma once
 
 #include <array>

@@ -1,4 +1,5 @@
 // The turnd process: N shards on N threads, plus the control thread (signals) that owns them.
+// Owner: the control thread (main); shards are reached only through Shard::post_*.
 #pragma once
 
 #include <atomic>

@@ -1,6 +1,7 @@
 // A shard: one thread, one io_context, its own sockets on every listen address, and the state
 // of the clients the kernel hashes to it. Nothing in a shard is touched by another thread;
-// the control plane talks to it only through post().
+// the control plane talks to it only through post(). Owner: its shard's thread once run()
+// starts (the post_* and stop() methods are the thread-safe exceptions).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
