@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,7 +13,8 @@
 
 namespace turnd::config {
 
-/// Inclusive range of relay ports; each shard takes a slice of it.
+/// Inclusive range of relay ports: one pool shared by all shards (server/relay_port_pool.hpp),
+/// ports picked at random from all of it.
 struct PortRange {
   std::uint16_t min = 49152, max = 65535;
   friend bool operator==(const PortRange&, const PortRange&) = default;
@@ -33,7 +35,7 @@ struct ExternalIp {
 
 enum class LogFormat { Text, Json };
 
-/// Everything turnd reads at start-up (and on SIGHUP). Member names mirror the YAML keys; see
+/// Everything turnd reads at start-up. Member names mirror the YAML keys; see
 /// packaging/turnd.yaml for the documentation of each one.
 struct Config {
   std::string source = "<embedded>";  ///< file the config came from, for messages
@@ -50,6 +52,10 @@ struct Config {
   // auth
   std::vector<StaticUser> users;
   std::vector<std::string> auth_secrets;  ///< TURN REST API shared secrets, newest first
+  /// auth.secret_file: more secrets, one per line, read at load time and kept at the end of
+  /// auth_secrets (its last auth_file_secret_count entries), after those listed in the config.
+  std::optional<std::string> auth_secret_file;
+  std::size_t auth_file_secret_count = 0;
   std::chrono::seconds nonce_lifetime{600};
   std::chrono::seconds clock_skew{60};  ///< tolerance for REST username expiry
   char rest_separator = ':';            ///< REST username separator (coturn compatible)
