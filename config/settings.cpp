@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "config/config_error.hpp"
+#include "config/secret_file.hpp"
 #include "config/value_parsers.hpp"
 
 namespace turnd::config {
@@ -33,6 +34,17 @@ std::string append(std::vector<T>& list, Parsed<U> parsed) {
 }
 
 std::string seconds_text(seconds s) { return std::to_string(s.count()) + " seconds"; }
+
+// How many entries at the end of auth_secrets came from auth.secret_file.
+std::ptrdiff_t file_secrets(const Config& c) {
+  return static_cast<std::ptrdiff_t>(std::min(c.auth_file_secret_count, c.auth_secrets.size()));
+}
+
+void drop_file_secrets(Config& c) {
+  c.auth_secrets.erase(c.auth_secrets.end() - file_secrets(c), c.auth_secrets.end());
+  c.auth_secret_file.reset();
+  c.auth_file_secret_count = 0;
+}
 
 // Kept in the order of packaging/turnd.yaml, which documents each key at length.
 constexpr std::array kSettings = {
@@ -119,9 +131,35 @@ constexpr std::array kSettings = {
         .help = "TURN REST API shared secret (repeatable; replaces auth.secrets)",
         .shape = Shape::List,
         .secrecy = Secrecy::Secret,
-        .set = [](Config& c,
-                  std::string_view t) { return append(c.auth_secrets, parse_secret(t)); },
-        .clear = [](Config& c) { c.auth_secrets.clear(); },
+        .set = [](Config& c, std::string_view t) -> std::string {
+          auto secret = parse_secret(t);
+          if (!secret) return secret.error();
+          // Before the secrets that came from auth.secret_file, which stay last.
+          c.auth_secrets.insert(c.auth_secrets.end() - file_secrets(c), std::move(*secret));
+          return {};
+        },
+        .clear =
+            [](Config& c) {
+              c.auth_secrets.erase(c.auth_secrets.begin(), c.auth_secrets.end() - file_secrets(c));
+            },
+    },
+    Setting{
+        .key = "auth.secret_file",
+        .flag = "--auth-secret-file",
+        .metavar = "FILE",
+        .example = "/etc/turnd/secret",
+        .help = "File of REST secrets, one per line, newest first; not readable by others",
+        .shape = Shape::Optional,
+        .set = [](Config& c, std::string_view t) -> std::string {
+          auto secrets = read_secret_file(t);
+          if (!secrets) return secrets.error();
+          drop_file_secrets(c);
+          c.auth_secret_file = std::string(t);
+          c.auth_secrets.insert(c.auth_secrets.end(), secrets->begin(), secrets->end());
+          c.auth_file_secret_count = secrets->size();
+          return {};
+        },
+        .clear = [](Config& c) { drop_file_secrets(c); },
     },
     Setting{
         .key = "auth.nonce_lifetime",

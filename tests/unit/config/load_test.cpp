@@ -383,7 +383,10 @@ TEST(Settings, ExamplesAreValidAndFlagsDocumented) {
   for (const auto& s : settings()) {
     Config c;
     if (s.clear) s.clear(c);
-    EXPECT_EQ(s.set(c, s.example), "") << s.key;
+    // auth.secret_file reads its file at once: secret_file_test.cpp tests it with real files.
+    if (s.key != "auth.secret_file") {
+      EXPECT_EQ(s.set(c, s.example), "") << s.key;
+    }
     EXPECT_EQ(find_setting(s.key), &s);
     if (s.flag.empty()) continue;
     EXPECT_TRUE(flags.insert(s.flag).second) << s.flag;
