@@ -1,128 +1,18 @@
-// The relay hot path never allocates: with a replaced global operator new counting calls, a
-// warmed-up allocation relays ChannelData and Send indications client -> peer through
-// Dispatcher::on_client_message, and peer -> client datagrams through the relay socket's
-// readiness handler (io_context::poll), over real loopback sockets. Its own executable,
-// because the replacements are global: operator new/delete, and the C allocator (malloc & co.,
-// interposed and forwarded to glibc's __libc_* entry points) since Boost.Asio allocates with
-// aligned_alloc. When something does allocate, the stack of the first allocation of each kind
-// is printed (linked with -rdynamic for names).
-#include <execinfo.h>
+// The relay hot path never allocates: with the counting allocators of tests/unit/common
+// (alloc_counter.hpp: operator new and the C allocator, since Boost.Asio allocates with
+// aligned_alloc), a warmed-up allocation relays ChannelData and Send indications client -> peer
+// through Dispatcher::on_client_message, and peer -> client datagrams through the relay socket's
+// readiness handler (io_context::poll), over real loopback sockets. Its own executable, because
+// the replacements are global. When something does allocate, the stack of the first allocation
+// of each kind is printed.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <boost/asio/ip/udp.hpp>
-#include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 
+#include "alloc_counter.hpp"
 #include "server_test_support.hpp"
-
-namespace {
-
-// Two counts: operator new, and the C allocator called by anything else. Boost.Asio 1.81 takes
-// the memory of its operations from std::aligned_alloc (asio/detail/memory.hpp aligned_new),
-// not operator new, whenever its per-thread recycling cache misses: counting operator new
-// alone would not see it.
-struct AllocCount {
-  std::atomic<long> calls{0};
-  void* stack[48];
-  int depth = 0;
-};
-std::atomic<bool> g_counting{false};
-AllocCount g_new, g_c;
-// The first backtrace() loads the unwinder (malloc, dlopen): do it now, not while counting.
-const int g_unwinder_loaded = backtrace(g_new.stack, 1);
-
-void note(AllocCount& c) noexcept {
-  if (!g_counting.load(std::memory_order_relaxed)) return;
-  if (c.calls.fetch_add(1) == 0) {
-    g_counting = false;  // backtrace() must not count itself
-    c.depth = backtrace(c.stack, 48);
-    g_counting = true;
-  }
-}
-
-}  // namespace
-
-extern "C" {
-void* __libc_malloc(std::size_t) noexcept;
-void* __libc_calloc(std::size_t, std::size_t) noexcept;
-void* __libc_realloc(void*, std::size_t) noexcept;
-void* __libc_memalign(std::size_t, std::size_t) noexcept;
-void __libc_free(void*) noexcept;
-
-void* malloc(std::size_t n) noexcept {
-  note(g_c);
-  return __libc_malloc(n);
-}
-void* calloc(std::size_t n, std::size_t size) noexcept {
-  note(g_c);
-  return __libc_calloc(n, size);
-}
-void* realloc(void* p, std::size_t n) noexcept {
-  note(g_c);
-  return __libc_realloc(p, n);
-}
-void* aligned_alloc(std::size_t align, std::size_t n) noexcept {
-  note(g_c);
-  return __libc_memalign(align, n);
-}
-void* memalign(std::size_t align, std::size_t n) noexcept {
-  note(g_c);
-  return __libc_memalign(align, n);
-}
-int posix_memalign(void** out, std::size_t align, std::size_t n) noexcept {
-  note(g_c);
-  void* p = __libc_memalign(align, n);
-  if (p == nullptr) return ENOMEM;
-  *out = p;
-  return 0;
-}
-void free(void* p) noexcept { __libc_free(p); }
-}
-
-namespace {
-void* counted_new(std::size_t size, std::size_t align = 0) {
-  note(g_new);
-  if (size == 0) size = 1;
-  void* p = align > alignof(std::max_align_t) ? __libc_memalign(align, size) : __libc_malloc(size);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-}  // namespace
-
-void* operator new(std::size_t n) { return counted_new(n); }
-void* operator new[](std::size_t n) { return counted_new(n); }
-void* operator new(std::size_t n, std::align_val_t a) {
-  return counted_new(n, static_cast<std::size_t>(a));
-}
-void* operator new[](std::size_t n, std::align_val_t a) {
-  return counted_new(n, static_cast<std::size_t>(a));
-}
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return counted_new(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return counted_new(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void operator delete(void* p) noexcept { __libc_free(p); }
-void operator delete[](void* p) noexcept { __libc_free(p); }
-void operator delete(void* p, std::size_t) noexcept { __libc_free(p); }
-void operator delete[](void* p, std::size_t) noexcept { __libc_free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { __libc_free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { __libc_free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { __libc_free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { __libc_free(p); }
 
 namespace turnd::server {
 namespace {
@@ -131,34 +21,9 @@ using namespace protocol;
 using test::Bytes;
 using test::reply_code;
 using test::TestServer;
+using turnd::test::allocations_during;
 
 constexpr int kRounds = 1000;
-
-struct Allocations {
-  long new_calls = 0, c_calls = 0;  // operator new; malloc & co. called by anything else
-  long total() const { return new_calls + c_calls; }
-};
-
-void print_first(const char* what, const AllocCount& c) {
-  if (c.calls.load() == 0) return;
-  std::fprintf(stderr, "first %s while counting (%ld in all):\n", what, c.calls.load());
-  backtrace_symbols_fd(c.stack, c.depth, 2);
-}
-
-// Counts heap allocations while `f` runs. No gtest macro inside `f`: record, assert after.
-template <class F>
-Allocations allocations_during(F&& f, bool report = true) {
-  g_new.calls = 0;
-  g_c.calls = 0;
-  g_counting = true;
-  f();
-  g_counting = false;
-  if (report) {
-    print_first("operator new", g_new);
-    print_first("C allocation", g_c);
-  }
-  return {g_new.calls.load(), g_c.calls.load()};
-}
 
 class RelayHotPath : public testing::Test {
  protected:
