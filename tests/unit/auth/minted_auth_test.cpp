@@ -4,28 +4,18 @@
 
 #include "auth/authenticator.hpp"
 #include "auth/mint.hpp"
-#include "protocol/attributes/all.hpp"
-#include "protocol/message_builder.hpp"
+#include "auth_test_support.hpp"
 
 namespace turnd::auth {
 namespace {
 
 using namespace protocol;
 using std::chrono::seconds;
-
-constexpr std::string_view kRealm = "turnd.test";
-const Clock::time_point kNow = Clock::time_point{seconds{1'700'000'000}};
-const auto kNowS = std::chrono::time_point_cast<seconds>(kNow);
-const IpAddress kClient = IpAddress::v4({192, 0, 2, 1});
-
-struct Signing {
-  std::string_view user;
-  std::string_view password;
-  PasswordAlgorithmId password_alg = PasswordAlgorithmId::Md5;
-  bool negotiate = false;  // send PASSWORD-ALGORITHMS + PASSWORD-ALGORITHM
-  IntegrityAlg mac = IntegrityAlg::Sha1;
-  bool userhash = false;
-};
+using test::kClient;
+using test::kNow;
+using test::kNowS;
+using test::kRealm;
+using test::Signing;
 
 class MintedAuth : public testing::Test {
  protected:
@@ -40,29 +30,8 @@ class MintedAuth : public testing::Test {
 
   AuthResult check(const Signing& s, Clock::time_point now = kNow) {
     Authenticator auth{AuthOptions{}, credentials_, NonceFactory{seconds{600}, {}}};
-    const std::string nonce = auth.make_nonce(kClient, now);
-    buffer_.assign(1024, 0);
-    MessageBuilder b{buffer_, MessageType{Method::Allocate, Class::Request}, TransactionId{7}};
-    const auto hash = userhash(s.user, kRealm);
-    if (s.userhash)
-      b.add(Userhash{hash});
-    else
-      b.add(Username{s.user});
-    b.add(Realm{kRealm});
-    b.add(Nonce{nonce});
-    if (s.negotiate) {
-      PasswordAlgorithms offered;
-      offered.offered = Authenticator::kOffered;
-      b.add(offered);
-      b.add(PasswordAlgorithm{static_cast<std::uint16_t>(s.password_alg), {}});
-    }
-    const auto key = long_term_key(s.user, kRealm, s.password, s.password_alg);
-    b.add_integrity(key.span(), s.mac);
-    auto wire = b.finish();
-    EXPECT_TRUE(wire);
-    auto view = MessageView::parse(*wire);
-    EXPECT_TRUE(view);
-    return auth.check(*view, kClient, now);
+    const auto request = test::signed_request(buffer_, s, auth.make_nonce(kClient, now));
+    return auth.check(request, kClient, now);
   }
 
   CredentialsPtr credentials_;
