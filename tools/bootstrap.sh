@@ -15,8 +15,11 @@ BUILD_PACKAGES=(build-essential cmake ninja-build ccache pkg-config
   libbenchmark-dev)
 # Real third-party peers for the tests: coturn's turnutils_*, aioice, pytest, Chromium, Redis,
 # clang + its sanitizer/fuzzer runtime for the bounded fuzz runs.
+# Packaging tests (tests/packaging): lintian, rpmbuild + rpmlint, systemd-analyze, man, and
+# debootstrap (+ curl to probe the mirror) for the throw-away Debian root of the install test.
 TEST_PACKAGES=(coturn python3-aioice python3-pytest chromium redis-server clang
-  libclang-rt-14-dev iproute2 nodejs npm)
+  libclang-rt-14-dev iproute2 nodejs npm
+  lintian rpm rpmlint debootstrap systemd man-db curl)
 
 install_packages() {
   local missing=()

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   Context ctx;
   CLI::App app{"turnctl - manage turnd credentials and configuration", "turnctl"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("turnctl ") + turnd::kVersion);
   app.fallthrough();  // global options may follow the subcommand: turnctl mint --config F
   app.add_option("--config", ctx.config_path,
                  std::string("turnd config file (default ") + kDefaultConfig +
