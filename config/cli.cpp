@@ -14,8 +14,9 @@ namespace {
 
 constexpr const char* kFooter =
     "Flags override the file; a repeatable flag replaces that list from the file.\n"
-    "Without --config, the built-in configuration is used: it is the documented example\n"
-    "turnd.yaml, whose REST secret is public, so set your own with --auth-secret or a file.";
+    "Without --config, the built-in configuration is used: the documented example turnd.yaml,\n"
+    "which names no credentials, so turnd generates a REST secret for the run; set your own\n"
+    "with --auth-secret-file FILE (or auth.secret_file in a config file).";
 
 struct FlagOption {
   const Setting* setting;
