@@ -1,6 +1,6 @@
 // Stream connections (TCP now, TLS later) per source IP (IPv6 /64) and in total, across all
 // shards. Taken once per accepted connection and given back when it closes: never per packet,
-// so a mutex is fine here.
+// so a mutex (and a virtual call from the listener) is fine here.
 #pragma once
 
 #include <atomic>
@@ -8,22 +8,20 @@
 #include <unordered_map>
 
 #include "protocol/transport_address.hpp"
+#include "server/io/connection_limits.hpp"
 #include "server/source_key.hpp"
 
 namespace turnd::server {
 
-class ConnectionLimiter {
+class ConnectionLimiter final : public io::ConnectionLimits {
  public:
   /// 0 means unlimited for either limit.
   /// `limit_loopback` false: loopback sources count only against the total.
   ConnectionLimiter(unsigned per_source, unsigned total, bool limit_loopback = true)
       : per_source_(per_source), total_limit_(total), limit_loopback_(limit_loopback) {}
 
-  enum class Verdict : std::uint8_t { Ok, PerSource, Total };
-  /// Counts one more connection from `source` unless a limit forbids it.
-  Verdict acquire(const protocol::IpAddress& source);
-  /// Gives back a connection counted by acquire().
-  void release(const protocol::IpAddress& source) noexcept;
+  Verdict acquire(const protocol::IpAddress& source) override;
+  void release(const protocol::IpAddress& source) noexcept override;
   unsigned open() const noexcept { return total_.load(std::memory_order_relaxed); }
 
  private:

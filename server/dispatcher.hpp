@@ -9,11 +9,12 @@
 #include "protocol/bytes.hpp"
 #include "protocol/message_view.hpp"
 #include "server/client_context.hpp"
+#include "server/io/message_handler.hpp"
 #include "server/shard_state.hpp"
 
 namespace turnd::server {
 
-class Dispatcher {
+class Dispatcher final : public io::MessageHandler {
  public:
   explicit Dispatcher(ShardState& shard) : shard_(shard) {}
 
@@ -21,13 +22,13 @@ class Dispatcher {
   /// (a view of the dispatcher's scratch buffer, valid until the next call), or an empty span
   /// for none. `in` may be modified (headroom use).
   protocol::ByteSpan on_client_message(const ClientContext& ctx,
-                                       protocol::MutableByteSpan in) noexcept;
+                                       protocol::MutableByteSpan in) noexcept override;
   /// Sends the datagrams that handling queued (relay sends are batched per event).
-  void flush() noexcept { shard_.sends().flush(); }
+  void flush() noexcept override { shard_.sends().flush(); }
   /// A stream connection closed: its allocation goes with it (RFC 8656 §3.1).
-  void on_connection_closed(const ClientContext& ctx) noexcept;
+  void on_connection_closed(const ClientContext& ctx) noexcept override;
   /// Whether the client of `ctx` holds an allocation on this shard.
-  bool has_allocation(const ClientContext& ctx) noexcept;
+  bool has_allocation(const ClientContext& ctx) noexcept override;
 
  private:
   protocol::ByteSpan on_stun(const ClientContext& ctx, protocol::ByteSpan in) noexcept;

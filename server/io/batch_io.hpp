@@ -13,7 +13,7 @@
 
 #include "protocol/bytes.hpp"
 #include "protocol/transport_address.hpp"
-#include "server/metrics.hpp"
+#include "server/io/counters.hpp"
 
 namespace turnd::server::io {
 

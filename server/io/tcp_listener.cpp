@@ -8,12 +8,14 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/system/system_error.hpp>
 #include <cstring>
 
 #include "protocol/channel_data.hpp"
 #include "protocol/message_view.hpp"
 #include "protocol/stream_framer.hpp"
 #include "server/io/socket_address.hpp"
+#include "server/io/socket_options.hpp"
 
 namespace turnd::server::io {
 
@@ -21,8 +23,6 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
-using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
-
 protocol::TransportAddress endpoint_address(const tcp::endpoint& ep) {
   sockaddr_storage ss{};
   std::memcpy(&ss, ep.data(), ep.size());
@@ -33,12 +33,12 @@ protocol::TransportAddress endpoint_address(const tcp::endpoint& ep) {
 constexpr std::size_t kKeptWriteCapacity = 16 * 1024;
 }  // namespace
 
-TcpConnection::TcpConnection(tcp::socket socket, Dispatcher& dispatcher,
+TcpConnection::TcpConnection(tcp::socket socket, MessageHandler& handler,
                              const protocol::TransportAddress& listen_addr,
-                             const StreamPolicy& policy, ShardCounters& counters, bool counted)
+                             const StreamPolicy& policy, ListenerCounters& counters, bool counted)
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
-      dispatcher_(dispatcher),
+      handler_(handler),
       policy_(policy),
       counters_(counters),
       in_(kReadBuffer),
@@ -54,7 +54,7 @@ TcpConnection::TcpConnection(tcp::socket socket, Dispatcher& dispatcher,
 
 TcpConnection::~TcpConnection() {
   // Only the limiter (shared, outlives every shard) is touched here: at shutdown a connection
-  // is destroyed with its io_context, after the shard's dispatcher and counters.
+  // is destroyed with its io_context, after the shard's message handler and counters.
   if (counted_ && policy_.limiter != nullptr) policy_.limiter->release(ctx_.client.ip);
 }
 
@@ -131,11 +131,11 @@ void TcpConnection::process_frames() noexcept {
     if (!validated_ && protocol::looks_like_stun(frame) && protocol::MessageView::parse(frame))
       validated_ = true;
     last_frame_ = std::chrono::steady_clock::now();
-    auto reply = dispatcher_.on_client_message(ctx_, frame);
+    auto reply = handler_.on_client_message(ctx_, frame);
     if (!reply.empty()) send_to_client(reply, ctx_.client, ctx_.local);
     pos += *size;
   }
-  dispatcher_.flush();
+  handler_.flush();
   if (pos > 0) {
     std::memmove(in_.data(), in_.data() + pos, in_len_ - pos);
     in_len_ -= pos;
@@ -147,7 +147,7 @@ void TcpConnection::send_to_client(protocol::ByteSpan bytes, const protocol::Tra
   if (closed_) return;
   const std::size_t queued = pending_.size() + bytes.size();
   if (queued > kMaxPendingWrite ||
-      (queued > kMaxPendingWriteUnauthenticated && !dispatcher_.has_allocation(ctx_))) {
+      (queued > kMaxPendingWriteUnauthenticated && !handler_.has_allocation(ctx_))) {
     ++counters_.tcp_write_dropped;
     return;
   }
@@ -182,7 +182,7 @@ void TcpConnection::start_write() {
 void TcpConnection::close() noexcept {
   if (closed_) return;
   closed_ = true;
-  dispatcher_.on_connection_closed(ctx_);
+  handler_.on_connection_closed(ctx_);
   boost::system::error_code ec;
   timer_.cancel();
   socket_.shutdown(tcp::socket::shutdown_both, ec);
@@ -193,8 +193,8 @@ void TcpConnection::close() noexcept {
 }
 
 TcpListener::TcpListener(asio::io_context& io, const protocol::TransportAddress& addr,
-                         Dispatcher& dispatcher, StreamPolicy policy, ShardCounters& counters)
-    : acceptor_(io), addr_(addr), dispatcher_(dispatcher), policy_(policy), counters_(counters) {
+                         MessageHandler& handler, StreamPolicy policy, ListenerCounters& counters)
+    : acceptor_(io), addr_(addr), handler_(handler), policy_(policy), counters_(counters) {
   sockaddr_storage ss;
   const socklen_t len = to_sockaddr(addr, ss);
   tcp::endpoint ep;
@@ -202,8 +202,9 @@ TcpListener::TcpListener(asio::io_context& io, const protocol::TransportAddress&
   acceptor_.open(ep.protocol());
   if (!addr.ip.is_v4()) acceptor_.set_option(asio::ip::v6_only(true));
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
-  acceptor_.set_option(reuse_port(true));
   boost::system::error_code ec;
+  set_reuse_port(acceptor_, ec);
+  if (ec) throw boost::system::system_error(ec, "set_option");
   acceptor_.bind(ep, ec);
   if (ec) throw std::system_error(ec, "cannot bind TCP " + addr.to_string());
   acceptor_.listen(asio::socket_base::max_listen_connections, ec);
@@ -226,12 +227,12 @@ std::optional<protocol::IpAddress> TcpListener::admit(tcp::socket& socket) {
   const protocol::IpAddress source = endpoint_address(remote).ip;
   if (policy_.limiter == nullptr) return source;
   switch (policy_.limiter->acquire(source)) {
-    case ConnectionLimiter::Verdict::Ok:
+    case ConnectionLimits::Verdict::Ok:
       return source;
-    case ConnectionLimiter::Verdict::PerSource:
+    case ConnectionLimits::Verdict::PerSource:
       ++counters_.tcp_refused_per_source;
       return std::nullopt;
-    case ConnectionLimiter::Verdict::Total:
+    case ConnectionLimits::Verdict::Total:
       ++counters_.tcp_refused_total;
       return std::nullopt;
   }
@@ -257,7 +258,7 @@ asio::awaitable<void> TcpListener::accept_loop() {
     }
     std::shared_ptr<TcpConnection> connection;
     try {
-      connection = std::make_shared<TcpConnection>(std::move(socket), dispatcher_, addr_, policy_,
+      connection = std::make_shared<TcpConnection>(std::move(socket), handler_, addr_, policy_,
                                                    counters_, policy_.limiter != nullptr);
     } catch (const std::exception&) {  // out of memory: the socket closed with the attempt
       if (policy_.limiter != nullptr) policy_.limiter->release(*source);

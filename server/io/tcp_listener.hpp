@@ -13,10 +13,10 @@
 #include <optional>
 #include <vector>
 
-#include "server/client_context.hpp"
-#include "server/connection_limiter.hpp"
-#include "server/dispatcher.hpp"
-#include "server/metrics.hpp"
+#include "server/io/client_context.hpp"
+#include "server/io/connection_limits.hpp"
+#include "server/io/counters.hpp"
+#include "server/io/message_handler.hpp"
 
 namespace turnd::server::io {
 
@@ -24,15 +24,15 @@ namespace turnd::server::io {
 struct StreamPolicy {
   std::chrono::seconds first_message_timeout{10};
   std::chrono::seconds idle_timeout{300};
-  ConnectionLimiter* limiter = nullptr;  // shared by all shards; nullptr = no limits
+  ConnectionLimits* limiter = nullptr;  // shared by all shards; nullptr = no limits
 };
 
 class TcpConnection final : public ClientSink, public std::enable_shared_from_this<TcpConnection> {
  public:
   /// `counted` says whether the connection holds a slot of policy.limiter to give back.
-  TcpConnection(boost::asio::ip::tcp::socket socket, Dispatcher& dispatcher,
+  TcpConnection(boost::asio::ip::tcp::socket socket, MessageHandler& handler,
                 const protocol::TransportAddress& listen_addr, const StreamPolicy& policy,
-                ShardCounters& counters, bool counted);
+                ListenerCounters& counters, bool counted);
   ~TcpConnection() override;
   void start();
   void send_to_client(protocol::ByteSpan bytes, const protocol::TransportAddress& client,
@@ -60,9 +60,9 @@ class TcpConnection final : public ClientSink, public std::enable_shared_from_th
 
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
-  Dispatcher& dispatcher_;
+  MessageHandler& handler_;
   const StreamPolicy policy_;  // a copy: the connection may outlive its listener at shutdown
-  ShardCounters& counters_;
+  ListenerCounters& counters_;
   ClientContext ctx_;
   std::vector<std::uint8_t> in_;
   std::size_t in_len_ = 0;
@@ -70,7 +70,7 @@ class TcpConnection final : public ClientSink, public std::enable_shared_from_th
   std::vector<std::uint8_t> pending_, inflight_;
   std::chrono::steady_clock::time_point opened_, last_frame_;
   bool validated_ = false;  // a valid STUN message arrived: the idle timeout applies
-  bool counted_ = false;    // holds a ConnectionLimiter slot
+  bool counted_ = false;    // holds a ConnectionLimits slot
   bool writing_ = false;
   bool closed_ = false;
 };
@@ -78,7 +78,7 @@ class TcpConnection final : public ClientSink, public std::enable_shared_from_th
 class TcpListener {
  public:
   TcpListener(boost::asio::io_context& io, const protocol::TransportAddress& addr,
-              Dispatcher& dispatcher, StreamPolicy policy, ShardCounters& counters);
+              MessageHandler& handler, StreamPolicy policy, ListenerCounters& counters);
   void start();
   void close() noexcept;
 
@@ -90,9 +90,9 @@ class TcpListener {
 
   boost::asio::ip::tcp::acceptor acceptor_;
   protocol::TransportAddress addr_;
-  Dispatcher& dispatcher_;
+  MessageHandler& handler_;
   StreamPolicy policy_;
-  ShardCounters& counters_;
+  ListenerCounters& counters_;
 };
 
 }  // namespace turnd::server::io

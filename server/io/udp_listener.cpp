@@ -4,6 +4,7 @@
 #include <boost/asio/socket_base.hpp>
 
 #include "server/io/socket_address.hpp"
+#include "server/io/socket_options.hpp"
 
 namespace turnd::server::io {
 
@@ -11,8 +12,6 @@ namespace asio = boost::asio;
 using asio::ip::udp;
 
 namespace {
-using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
-
 /// Larger kernel buffers absorb bursts (a browser's key frame, a flood of Binding checks).
 void enlarge_buffers(int fd) {
   int size = 4 << 20;
@@ -35,7 +34,7 @@ std::optional<udp::socket> try_open_udp_socket(asio::io_context& io,
   // EADDRINUSE on bind, and the caller must get its port back in each case.
   s.open(ep.protocol(), ec);
   if (!ec && !addr.ip.is_v4()) s.set_option(asio::ip::v6_only(true), ec);
-  if (!ec && reuse) s.set_option(reuse_port(true), ec);
+  if (!ec && reuse) set_reuse_port(s, ec);
   if (!ec) s.bind(ep, ec);
   if (!ec) s.non_blocking(true, ec);
   if (ec) return std::nullopt;
@@ -51,11 +50,8 @@ udp::socket open_udp_socket(asio::io_context& io, const protocol::TransportAddre
 }
 
 UdpListener::UdpListener(asio::io_context& io, const protocol::TransportAddress& addr,
-                         Dispatcher& dispatcher, SendBatch& sends)
-    : socket_(open_udp_socket(io, addr, true)),
-      addr_(addr),
-      dispatcher_(dispatcher),
-      sends_(sends) {
+                         MessageHandler& handler, SendBatch& sends)
+    : socket_(open_udp_socket(io, addr, true)), addr_(addr), handler_(handler), sends_(sends) {
   enlarge_buffers(socket_.native_handle());
   // Only a wildcard bind needs to learn which local address a datagram was sent to (so the
   // answer leaves from it); a specific bind knows, and skips the per-datagram control message.
@@ -82,7 +78,7 @@ void UdpListener::on_readable() noexcept {
       if (d.truncated) continue;
       if (d.local.ip.is_unspecified()) d.local.ip = addr_.ip;
       const ClientContext ctx{d.from, d.local, Transport::Udp, this};
-      auto reply = dispatcher_.on_client_message(ctx, d.payload);
+      auto reply = handler_.on_client_message(ctx, d.payload);
       if (!reply.empty()) send_to_client(reply, d.from, d.local);
     }
     sends_.flush();

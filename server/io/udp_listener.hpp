@@ -6,9 +6,9 @@
 #include <boost/asio/ip/udp.hpp>
 #include <optional>
 
-#include "server/client_context.hpp"
-#include "server/dispatcher.hpp"
 #include "server/io/batch_io.hpp"
+#include "server/io/client_context.hpp"
+#include "server/io/message_handler.hpp"
 
 namespace turnd::server::io {
 
@@ -25,7 +25,7 @@ boost::asio::ip::udp::socket open_udp_socket(boost::asio::io_context& io,
 class UdpListener final : public ClientSink {
  public:
   UdpListener(boost::asio::io_context& io, const protocol::TransportAddress& addr,
-              Dispatcher& dispatcher, SendBatch& sends);
+              MessageHandler& handler, SendBatch& sends);
   void start();
   void send_to_client(protocol::ByteSpan bytes, const protocol::TransportAddress& client,
                       const protocol::TransportAddress& local) noexcept override;
@@ -37,7 +37,7 @@ class UdpListener final : public ClientSink {
 
   boost::asio::ip::udp::socket socket_;
   protocol::TransportAddress addr_;
-  Dispatcher& dispatcher_;
+  MessageHandler& handler_;
   SendBatch& sends_;
   ReceiveBatch batch_;
 };

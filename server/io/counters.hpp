@@ -1,0 +1,36 @@
+// Counters written by one shard thread and read by the control thread on a /metrics scrape.
+// A relaxed load + store is as cheap as a plain increment (no lock prefix) and is not a data
+// race; the single writer makes the sum exact.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace turnd::server::io {
+
+class Counter {
+ public:
+  void add(std::uint64_t n) noexcept {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  Counter& operator++() noexcept {
+    add(1);
+    return *this;
+  }
+  std::uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> v_{0};
+};
+
+/// What the listeners and their connections count. A base of server::ShardCounters, so each
+/// is one counter of the shard, rendered on /metrics with the others.
+struct ListenerCounters {
+  Counter dropped_malformed;
+  Counter relay_oversize_dropped;  // client -> peer datagrams larger than a relay slot
+  Counter tcp_refused_per_source, tcp_refused_total;
+  Counter tcp_closed_first_message_timeout, tcp_closed_idle_timeout, tcp_closed_not_stun;
+  Counter tcp_write_dropped;  // frames not queued: the client does not read
+};
+
+}  // namespace turnd::server::io
