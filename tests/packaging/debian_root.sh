@@ -2,9 +2,10 @@
 # Makes a throw-away Debian 12 root for the install test, from a cached debootstrap:
 #   debian_root.sh DEST      extracts a fresh root into DEST (creating the cache on first use)
 # The cache is a tarball of `debootstrap --variant=minbase bookworm` with `apt-get update` done,
-# under $TURND_DEBOOTSTRAP_CACHE (default ~/.cache/turnd-debootstrap). The mirror is the first
-# Debian one in this machine's /etc/apt/sources.list*. Exit 77 (ctest: skipped) with a message
-# when the root cannot be made: not root, no debootstrap, or no mirror reachable.
+# under $TURND_DEBOOTSTRAP_CACHE (default ~/.cache/turnd-debootstrap). The mirror is
+# $TURND_DEBIAN_MIRROR, else the first Debian one in this machine's /etc/apt/sources.list*.
+# Exit 77 (ctest: skipped) with a message when the root cannot be made: not root, no
+# debootstrap, or no mirror reachable.
 set -euo pipefail
 DEST=${1:?usage: debian_root.sh DEST}
 CACHE=${TURND_DEBOOTSTRAP_CACHE:-${HOME:-/root}/.cache/turnd-debootstrap}
@@ -31,7 +32,7 @@ mirror() {
 make_cache() {
   command -v debootstrap >/dev/null || skip "debootstrap is not installed (tools/bootstrap.sh test installs it)"
   local url
-  url=$(mirror)
+  url=${TURND_DEBIAN_MIRROR:-$(mirror)}
   [ -n "$url" ] || skip "no Debian mirror in /etc/apt/sources.list*"
   curl -fsS --max-time 15 -o /dev/null "${url%/}/dists/$SUITE/Release" \
     || skip "Debian mirror $url unreachable: cannot debootstrap $SUITE (no cache at $TARBALL)"
