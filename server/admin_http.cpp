@@ -147,6 +147,35 @@ Response route_credentials(const Request& req, const boost::urls::url_view& targ
       req);
 }
 
+constexpr int kMaxRequestsPerConnection = 100;        // bounded keep-alive
+constexpr std::chrono::seconds kRequestDeadline{10};  // to read one request and write its answer
+
+// Read: the next request of the connection, parsed with the admin limits. nullopt when the
+// client closed, missed the deadline, or sent what the parser refuses (too large, not HTTP).
+asio::awaitable<std::optional<Request>> read_request(beast::tcp_stream& stream,
+                                                     beast::flat_buffer& buffer) {
+  stream.expires_after(kRequestDeadline);
+  AdminParser parser;
+  limit_admin_parser(parser);
+  boost::system::error_code ec;
+  co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return std::nullopt;
+  co_return parser.release();
+}
+
+// Write: true when the connection stays open for another request.
+asio::awaitable<bool> write_response(beast::tcp_stream& stream, const Response& res) {
+  boost::system::error_code ec;
+  co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec && res.keep_alive();
+}
+
+// Close: both directions; a client already gone is no error.
+void close_connection(beast::tcp_stream& stream) {
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+}
+
 }  // namespace
 
 std::string_view check_credential_user(std::string_view user) noexcept {
@@ -159,6 +188,11 @@ std::string_view check_credential_user(std::string_view user) noexcept {
       return "username must not contain control characters";
   }
   return {};
+}
+
+void limit_admin_parser(AdminParser& parser) {
+  parser.body_limit(kAdminBodyLimit);
+  parser.header_limit(kAdminHeaderLimit);
 }
 
 AdminResponse handle_admin_request(const AdminRequest& req, const config::Config& config,
@@ -227,23 +261,19 @@ asio::awaitable<void> AdminHttp::accept_loop() {
   }
 }
 
+// One connection: read a request, answer it, write the answer, at most
+// kMaxRequestsPerConnection times while the client keeps the connection alive; then close.
 asio::awaitable<void> AdminHttp::serve(tcp::socket socket) {
   beast::tcp_stream stream{std::move(socket)};
-  beast::flat_buffer buffer;
-  boost::system::error_code ec;
-  for (int served = 0; served < 100; ++served) {  // bounded keep-alive
-    stream.expires_after(std::chrono::seconds(10));
-    http::request_parser<http::string_body> parser;
-    parser.body_limit(kAdminBodyLimit);
-    co_await http::async_read(stream, buffer, parser,
-                              asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) break;
+  beast::flat_buffer buffer;  // bytes read past one request start the next
+  for (int served = 0; served < kMaxRequestsPerConnection; ++served) {
+    auto req = co_await read_request(stream, buffer);
+    if (!req) break;
     const Response res =
-        handle_admin_request(parser.get(), config_, hooks_, std::chrono::system_clock::now());
-    co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || !res.keep_alive()) break;
+        handle_admin_request(*req, config_, hooks_, std::chrono::system_clock::now());
+    if (!co_await write_response(stream, res)) break;
   }
-  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  close_connection(stream);
 }
 
 }  // namespace turnd::server

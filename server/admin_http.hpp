@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <functional>
@@ -33,6 +34,13 @@ using AdminResponse = boost::beast::http::response<boost::beast::http::string_bo
 
 /// Request bodies larger than this are refused by the parser (GET needs none).
 inline constexpr std::size_t kAdminBodyLimit = 8192;
+/// Request lines and headers larger than this are refused by the parser (Beast's default).
+inline constexpr std::uint32_t kAdminHeaderLimit = 8192;
+
+using AdminParser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+/// Sets the limits above on `parser`: what AdminHttp::serve reads each request with (and the
+/// fuzz target, so both parse alike).
+void limit_admin_parser(AdminParser& parser);
 /// Longest user name the credential endpoint mints for (bytes).
 inline constexpr std::size_t kMaxCredentialUser = 256;
 

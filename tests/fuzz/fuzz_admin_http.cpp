@@ -47,10 +47,10 @@ server::AdminHooks make_hooks(bool with_secret, bool ready) {
           [creds] { return auth::CredentialsPtr(creds); }};
 }
 
-// Parses like AdminHttp::serve (same body limit); false when the bytes are not one request.
+// Parses like AdminHttp::serve (same limits); false when the bytes are not one request.
 bool parse_request(const std::uint8_t* data, std::size_t size, AdminRequest& out) {
-  http::request_parser<http::string_body> parser;
-  parser.body_limit(server::kAdminBodyLimit);
+  server::AdminParser parser;
+  server::limit_admin_parser(parser);
   parser.eager(true);
   boost::beast::error_code ec;
   std::size_t used = 0;
