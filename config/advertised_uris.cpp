@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace turnd::config {
 
@@ -13,6 +14,7 @@ namespace {
 
 using protocol::Family;
 using protocol::IpAddress;
+using protocol::TransportAddress;
 
 constexpr std::size_t kMaxHostsPerFamily = 4;
 
@@ -51,26 +53,59 @@ std::vector<IpAddress> host_addresses(Family family) {
   return out;
 }
 
+/// Step 2: the public address of the relay.external_ips entry for listen address `l`.
+std::optional<IpAddress> external_host(const TransportAddress& l, const Config& config) {
+  std::optional<IpAddress> host;
+  for (const auto& e : config.external_ips)
+    if (e.public_ip.family == l.ip.family &&
+        (!e.private_ip || *e.private_ip == l.ip || l.ip.is_unspecified()))
+      host = e.public_ip;
+  return host;
+}
+
+/// Steps 2-4 for listen address `l`.
+std::vector<IpAddress> hosts_for(const TransportAddress& l, const Config& config) {
+  if (auto external = external_host(l, config)) return {*external};
+  if (!l.ip.is_unspecified()) return {l.ip};
+  return host_addresses(l.ip.family);
+}
+
+std::string uri_host(const IpAddress& ip) {
+  return ip.is_v4() ? ip.to_string() : "[" + ip.to_string() + "]";
+}
+
+/// A --host value as a URI host: an IPv6 address gets its brackets.
+std::string uri_host(std::string_view host) {
+  if (host.find(':') != std::string_view::npos && !host.starts_with('['))
+    return "[" + std::string(host) + "]";
+  return std::string(host);
+}
+
+void add_uris(std::vector<std::string>& uris, const std::string& host, std::uint16_t port) {
+  const std::string base = "turn:" + host + ":" + std::to_string(port);
+  for (const char* transport : {"?transport=udp", "?transport=tcp"})
+    if (std::find(uris.begin(), uris.end(), base + transport) == uris.end())
+      uris.push_back(base + transport);
+}
+
 }  // namespace
 
-std::vector<std::string> advertised_turn_uris(const Config& config) {
+std::vector<std::string> advertised_turn_uris(const Config& config, std::string_view host) {
   std::vector<std::string> uris;
   for (const auto& l : config.listen) {
-    std::vector<IpAddress> hosts{l.ip};
-    for (const auto& e : config.external_ips)
-      if (e.public_ip.family == l.ip.family &&
-          (!e.private_ip || *e.private_ip == l.ip || l.ip.is_unspecified()))
-        hosts = {e.public_ip};
-    if (hosts.front().is_unspecified()) hosts = host_addresses(l.ip.family);
-    for (const auto& host : hosts) {
-      const std::string h = host.is_v4() ? host.to_string() : "[" + host.to_string() + "]";
-      const std::string base = "turn:" + h + ":" + std::to_string(l.port);
-      for (const char* transport : {"?transport=udp", "?transport=tcp"})
-        if (std::find(uris.begin(), uris.end(), base + transport) == uris.end())
-          uris.push_back(base + transport);
+    if (!host.empty()) {
+      add_uris(uris, uri_host(host), l.port);
+      continue;
     }
+    for (const auto& ip : hosts_for(l, config)) add_uris(uris, uri_host(ip), l.port);
   }
   return uris;
+}
+
+bool advertises_only_local_interfaces(const Config& config) {
+  return std::all_of(config.listen.begin(), config.listen.end(), [&](const TransportAddress& l) {
+    return l.ip.is_unspecified() && !external_host(l, config);
+  });
 }
 
 }  // namespace turnd::config

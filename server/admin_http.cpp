@@ -14,6 +14,7 @@
 #include <boost/url/parse.hpp>
 
 #include "auth/mint.hpp"
+#include "config/advertised_uris.hpp"
 #include "server/io/socket_address.hpp"
 
 namespace turnd::server {
@@ -140,10 +141,11 @@ Response route_credentials(const Request& req, const boost::urls::url_view& targ
                       "no active secret: run 'turnctl secret add' or set auth.secrets", req);
   // The same minting code as `turnctl mint`, which is the code that verifies.
   return minted_response(
-      auth::mint_rest(
-          q.username, config.credential_ttl, creds->secrets.front(), config.rest_separator,
-          std::chrono::time_point_cast<std::chrono::seconds>(now),
-          config.credential_uris.empty() ? default_turn_uris(config) : config.credential_uris),
+      auth::mint_rest(q.username, config.credential_ttl, creds->secrets.front(),
+                      config.rest_separator,
+                      std::chrono::time_point_cast<std::chrono::seconds>(now),
+                      config.credential_uris.empty() ? config::advertised_turn_uris(config)
+                                                     : config.credential_uris),
       req);
 }
 
@@ -209,23 +211,6 @@ AdminResponse handle_admin_request(const AdminRequest& req, const config::Config
   if (path == "/api/v1/turn-credentials" && config.admin_api_key)
     return route_credentials(req, *target, config, hooks, now);
   return text(http::status::not_found, "not found\n", req);
-}
-
-std::vector<std::string> default_turn_uris(const config::Config& config) {
-  std::vector<std::string> uris;
-  for (const auto& l : config.listen) {
-    protocol::IpAddress host = l.ip;
-    for (const auto& e : config.external_ips)
-      if (e.public_ip.family == l.ip.family &&
-          (!e.private_ip || *e.private_ip == l.ip || l.ip.is_unspecified()))
-        host = e.public_ip;
-    if (host.is_unspecified()) continue;
-    const std::string h = host.is_v4() ? host.to_string() : "[" + host.to_string() + "]";
-    const std::string base = "turn:" + h + ":" + std::to_string(l.port);
-    uris.push_back(base + "?transport=udp");
-    uris.push_back(base + "?transport=tcp");
-  }
-  return uris;
 }
 
 AdminHttp::AdminHttp(asio::io_context& io, const config::Config& config, AdminHooks hooks)

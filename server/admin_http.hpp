@@ -45,7 +45,8 @@ void limit_admin_parser(AdminParser& parser);
 inline constexpr std::size_t kMaxCredentialUser = 256;
 
 /// The answer to one request: 200, 400, 401, 404, 405 or 503, never a throw for any input.
-/// JSON bodies (content type application/json) always parse. `now` stamps minted credentials.
+/// JSON bodies (content type application/json) always parse. `now` stamps minted credentials;
+/// their "uris" are admin.credential_uris, else config::advertised_turn_uris (as `turnctl mint`).
 AdminResponse handle_admin_request(const AdminRequest& req, const config::Config& config,
                                    const AdminHooks& hooks,
                                    std::chrono::system_clock::time_point now);
@@ -69,9 +70,5 @@ class AdminHttp {
   const config::Config& config_;
   AdminHooks hooks_;
 };
-
-/// The URIs the credential endpoint returns when none are configured: turn: over UDP and TCP
-/// for each listen address that is specific (or its external address).
-std::vector<std::string> default_turn_uris(const config::Config& config);
 
 }  // namespace turnd::server

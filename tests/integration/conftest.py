@@ -2,6 +2,7 @@
 
 Environment:
   TURND_BIN        turnd binary (default <repo>/build/server/turnd)
+  TURNCTL_BIN      turnctl binary (default <repo>/build/tools/turnctl)
   TURND_SERVER     "turnd" (default) or "coturn" (develop the tests against coturn's turnserver)
   TURND_THREADS    comma list of --threads values to run every server test with (default "1,2")
   TURND_RUN_RFC_ONLY=1  with TURND_SERVER=coturn, also run the tests marked rfc_only/turnd_only
@@ -75,6 +76,14 @@ def stop_server(s: procs.ServerProcess) -> None:
     if s in _LIVE:
         _LIVE.remove(s)
     s.stop(check=True)
+
+
+def turnctl_binary() -> str:
+    """The turnctl binary ($TURNCTL_BIN, default <repo>/build/tools/turnctl); skips when absent."""
+    b = os.environ.get("TURNCTL_BIN") or os.path.join(procs.REPO, "build", "tools", "turnctl")
+    if not os.access(b, os.X_OK):
+        pytest.skip(f"turnctl not built ({b}); set TURNCTL_BIN")
+    return b
 
 
 @pytest.fixture

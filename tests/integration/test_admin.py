@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -14,7 +15,7 @@ import pytest
 
 import _paths  # noqa: F401
 import procs
-from conftest import SERVER_KIND, start_server, stop_server
+from conftest import SERVER_KIND, start_server, stop_server, turnctl_binary
 from turnclient.client import TurnClient
 
 pytestmark = pytest.mark.skipif(SERVER_KIND != "turnd", reason="turnd's admin listener")
@@ -125,3 +126,35 @@ def test_credentials_refused_for_unsafe_usernames(admin_server, username):
     status, _, body = get(admin_server.admin_port,
                           f"/api/v1/turn-credentials?service=turn&username=al%C3%AFce&key={API_KEY}")
     assert status == 200 and json.loads(body)["username"].endswith(":al\u00efce"), body
+
+
+@pytest.mark.parametrize("external_ips", [None, '["203.0.113.9/127.0.0.1"]'])
+def test_endpoint_uris_are_turnctl_mints(server_factory, threads, tmp_path, external_ips):
+    """One derivation of the turn: URIs (config/advertised_uris): for the same config the
+    credential endpoint returns the URIs `turnctl mint` prints, and both follow the host rule
+    (a matching relay.external_ips entry replaces its private listen address)."""
+    port = procs.free_port("tcp")
+    yaml = f"admin:\n  listen: \"127.0.0.1:{port}\"\n  api_key: \"{API_KEY}\"\n"
+    if external_ips:
+        yaml += f"relay:\n  external_ips: {external_ips}\n"
+    s = server_factory(procs.ServerConfig(threads=threads, secrets=[SECRET], config_yaml=yaml))
+    status, _, body = get(port, f"/api/v1/turn-credentials?service=turn&username=u&key={API_KEY}")
+    assert status == 200, body
+    served = json.loads(body)["uris"]
+
+    # The same settings in one file for turnctl (turnd took its listen addresses as flags).
+    listen = ", ".join(f'"{procs.fmt_hostport(ip, p)}"' for ip, p in s.config.listen)
+    same = tmp_path / "same.yaml"
+    same.write_text(f"realm: {s.config.realm}\nlisten: [{listen}]\n"
+                    f"auth:\n  secrets: [\"{SECRET}\"]\n" + yaml)
+    r = subprocess.run([turnctl_binary(), "--config", str(same), "mint", "--user", "u"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["urls"] == served
+
+    v4_host = "203.0.113.9" if external_ips else "127.0.0.1"
+    expected = []
+    for ip, p in s.config.listen:
+        host = v4_host if ":" not in ip else f"[{ip}]"
+        expected += [f"turn:{host}:{p}?transport=udp", f"turn:{host}:{p}?transport=tcp"]
+    assert served == expected

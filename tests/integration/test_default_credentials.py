@@ -16,7 +16,7 @@ import pytest
 
 import _paths  # noqa: F401
 import procs
-from conftest import _LIVE, require_server_binary, stop_server
+from conftest import _LIVE, require_server_binary, stop_server, turnctl_binary
 from turnclient import TurnClient, rest_credentials
 
 pytestmark = [pytest.mark.turn, pytest.mark.turnd_only("turnd's default configuration")]
@@ -41,13 +41,6 @@ class WildcardTurnd(procs.TurndProcess):
             else:
                 out.append(arg)
         return out
-
-
-def turnctl_binary():
-    b = os.environ.get("TURNCTL_BIN") or os.path.join(procs.REPO, "build", "tools", "turnctl")
-    if not os.access(b, os.X_OK):
-        pytest.skip(f"turnctl not built ({b}); set TURNCTL_BIN")
-    return b
 
 
 @pytest.fixture(params=["text", "json"])

@@ -5,6 +5,7 @@
 
 #include "auth/mint.hpp"
 #include "auth/redis/credential_repo.hpp"
+#include "config/advertised_uris.hpp"
 #include "config/embedded_default.hpp"
 #include "config/run_secret.hpp"
 #include "tools/turnctl/commands.hpp"
@@ -61,26 +62,17 @@ std::string newest_secret(Context& ctx) {
   return secrets.front();
 }
 
-// HOST:PORT for the default URIs: --host, else the first external IP, else the first concrete
-// listen address; the port is that of the first listen address.
-std::string server_address(Context& ctx, const std::string& host_flag) {
+// The default URIs: config::advertised_turn_uris, the same as turnd's admin endpoint and its
+// start-up line (with --host as the host of every listen address). Without --host, a config
+// that listens on wildcard addresses only, with no relay.external_ips for them, is refused:
+// this host's interface addresses need not be turnd's.
+std::vector<std::string> default_uris(Context& ctx, const std::string& host_flag) {
   const auto& c = ctx.config();
-  std::uint16_t port = c.listen.empty() ? 3478 : c.listen.front().port;
-  std::string host = host_flag;
-  if (host.empty() && !c.external_ips.empty()) host = c.external_ips.front().public_ip.to_string();
-  for (const auto& l : c.listen) {
-    if (!host.empty()) break;
-    if (!l.ip.is_unspecified()) {
-      host = l.ip.to_string();
-      port = l.port;
-    }
-  }
-  if (host.empty())
+  if (host_flag.empty() && config::advertises_only_local_interfaces(c))
     throw UsageError("no address for the URIs: " + ctx.config_name() +
                      " listens on wildcard addresses only and sets no relay.external_ips; pass "
                      "--host HOST or --uri turn:HOST:PORT?transport=udp");
-  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
-  return host + ":" + std::to_string(port);
+  return config::advertised_turn_uris(c, host_flag);
 }
 
 void check_uri(const std::string& uri) {
@@ -94,10 +86,7 @@ void mint(Context& ctx, const MintArgs& args) {
   const auto ttl = parse_ttl(args.ttl, kMaxMintTtl);
   std::vector<std::string> uris = args.uris;
   for (const auto& uri : uris) check_uri(uri);
-  if (uris.empty()) {
-    const auto address = server_address(ctx, args.host);
-    uris = {"turn:" + address + "?transport=udp", "turn:" + address + "?transport=tcp"};
-  }
+  if (uris.empty()) uris = default_uris(ctx, args.host);
   const auto credential = auth::mint_rest(args.user, ttl, newest_secret(ctx),
                                           ctx.config().rest_separator, now_seconds(), uris);
   if (args.format == "env")

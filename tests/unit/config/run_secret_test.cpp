@@ -1,16 +1,12 @@
-// The generated run secret's file (config/run_secret.hpp) and the URIs of the logged iceServers
-// entry (config/advertised_uris.hpp).
+// The generated run secret's file (config/run_secret.hpp).
 #include "config/run_secret.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <fstream>
-
-#include "config/advertised_uris.hpp"
 
 namespace turnd::config {
 namespace {
@@ -56,33 +52,6 @@ TEST_F(RunSecretTest, AFileOthersCanWriteIsRefused) {
   std::ofstream(file) << "planted\n";
   ::chmod(file.c_str(), 0666);
   EXPECT_THROW(read_run_secret(), std::runtime_error);
-}
-
-TEST(AdvertisedUris, ConcreteExternalAndWildcard) {
-  Config c;
-  c.listen = {*protocol::TransportAddress::parse("127.0.0.1:3478"),
-              *protocol::TransportAddress::parse("[::1]:3479")};
-  EXPECT_EQ(advertised_turn_uris(c),
-            (std::vector<std::string>{
-                "turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport=tcp",
-                "turn:[::1]:3479?transport=udp", "turn:[::1]:3479?transport=tcp"}));
-
-  c.listen = {*protocol::TransportAddress::parse("0.0.0.0:3478")};
-  c.external_ips = {ExternalIp{*protocol::IpAddress::parse("203.0.113.7"), std::nullopt}};
-  EXPECT_EQ(advertised_turn_uris(c),
-            (std::vector<std::string>{"turn:203.0.113.7:3478?transport=udp",
-                                      "turn:203.0.113.7:3478?transport=tcp"}));
-
-  c.external_ips.clear();
-  c.listen = {*protocol::TransportAddress::parse("0.0.0.0:3478"),
-              *protocol::TransportAddress::parse("[::]:3478")};
-  const auto uris = advertised_turn_uris(c);
-  ASSERT_GE(uris.size(), 4u);  // at least one address per family (loopback when nothing else)
-  for (const auto& u : uris) {
-    EXPECT_EQ(u.find("0.0.0.0"), std::string::npos) << u;
-    EXPECT_EQ(u.find("[::]"), std::string::npos) << u;
-    EXPECT_EQ(u.find("fe80"), std::string::npos) << u;
-  }
 }
 
 }  // namespace

@@ -1,0 +1,156 @@
+// The turn: URIs of turnd's start-up iceServers line, the admin credential endpoint and
+// `turnctl mint` (config/advertised_uris.hpp): one derivation, its host rule step by step.
+#include "config/advertised_uris.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace turnd::config {
+namespace {
+
+using Uris = std::vector<std::string>;
+
+protocol::TransportAddress addr(const char* text) {
+  return *protocol::TransportAddress::parse(text);
+}
+
+ExternalIp external(const char* public_ip, const char* private_ip = nullptr) {
+  ExternalIp e{*protocol::IpAddress::parse(public_ip), std::nullopt};
+  if (private_ip) e.private_ip = *protocol::IpAddress::parse(private_ip);
+  return e;
+}
+
+Uris both(const std::string& hostport) {
+  return {"turn:" + hostport + "?transport=udp", "turn:" + hostport + "?transport=tcp"};
+}
+
+Uris concat(Uris a, const Uris& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+TEST(AdvertisedUris, ConcreteExternalAndWildcard) {
+  Config c;
+  c.listen = {*protocol::TransportAddress::parse("127.0.0.1:3478"),
+              *protocol::TransportAddress::parse("[::1]:3479")};
+  EXPECT_EQ(advertised_turn_uris(c),
+            (std::vector<std::string>{
+                "turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport=tcp",
+                "turn:[::1]:3479?transport=udp", "turn:[::1]:3479?transport=tcp"}));
+
+  c.listen = {*protocol::TransportAddress::parse("0.0.0.0:3478")};
+  c.external_ips = {ExternalIp{*protocol::IpAddress::parse("203.0.113.7"), std::nullopt}};
+  EXPECT_EQ(advertised_turn_uris(c),
+            (std::vector<std::string>{"turn:203.0.113.7:3478?transport=udp",
+                                      "turn:203.0.113.7:3478?transport=tcp"}));
+
+  c.external_ips.clear();
+  c.listen = {*protocol::TransportAddress::parse("0.0.0.0:3478"),
+              *protocol::TransportAddress::parse("[::]:3478")};
+  const auto uris = advertised_turn_uris(c);
+  ASSERT_GE(uris.size(), 4u);  // at least one address per family (loopback when nothing else)
+  for (const auto& u : uris) {
+    EXPECT_EQ(u.find("0.0.0.0"), std::string::npos) << u;
+    EXPECT_EQ(u.find("[::]"), std::string::npos) << u;
+    EXPECT_EQ(u.find("fe80"), std::string::npos) << u;
+  }
+}
+
+// Every listen address serves UDP and TCP: two URIs each, in config order, UDP first.
+TEST(AdvertisedUris, SpecificIpv4AndIpv6InBrackets) {
+  Config c;
+  c.listen = {addr("192.0.2.10:3478"), addr("[2001:db8::7]:3479"), addr("127.0.0.1:5000")};
+  EXPECT_EQ(
+      advertised_turn_uris(c),
+      concat(concat(both("192.0.2.10:3478"), both("[2001:db8::7]:3479")), both("127.0.0.1:5000")));
+}
+
+// relay.external_ips: an entry without a private address covers every listen address of its
+// family; one with a private address only that address (and wildcards); the last match wins.
+TEST(AdvertisedUris, ExternalIpsByFamilyAndPrivateAddress) {
+  Config c;
+  c.listen = {addr("10.0.0.5:3478"), addr("192.0.2.10:3479"), addr("[2001:db8::7]:3478")};
+  c.external_ips = {external("203.0.113.5", "10.0.0.5")};
+  EXPECT_EQ(advertised_turn_uris(c),
+            concat(concat(both("203.0.113.5:3478"), both("192.0.2.10:3479")),
+                   both("[2001:db8::7]:3478")));
+
+  c.external_ips = {external("203.0.113.5"), external("2001:db8:ffff::1")};
+  EXPECT_EQ(advertised_turn_uris(c),
+            concat(concat(both("203.0.113.5:3478"), both("203.0.113.5:3479")),
+                   both("[2001:db8:ffff::1]:3478")));
+
+  c.listen = {addr("0.0.0.0:3478")};
+  c.external_ips = {external("203.0.113.5", "10.0.0.5"), external("198.51.100.1")};
+  EXPECT_EQ(advertised_turn_uris(c), both("198.51.100.1:3478"));
+}
+
+// Two listen addresses that come out the same are listed once.
+TEST(AdvertisedUris, DuplicatesDropped) {
+  Config c;
+  c.listen = {addr("10.0.0.5:3478"), addr("0.0.0.0:3478"), addr("10.0.0.6:3478")};
+  c.external_ips = {external("203.0.113.5")};
+  EXPECT_EQ(advertised_turn_uris(c), both("203.0.113.5:3478"));
+}
+
+// A wildcard without an external address: this host's addresses of that family, never the
+// wildcard itself, nor link-local ones.
+TEST(AdvertisedUris, WildcardNamesThisHost) {
+  Config c;
+  c.listen = {addr("0.0.0.0:3478")};
+  const auto v4 = advertised_turn_uris(c);
+  ASSERT_GE(v4.size(), 2u);
+  for (const auto& u : v4) {
+    EXPECT_TRUE(u.starts_with("turn:")) << u;
+    EXPECT_EQ(u.find('['), std::string::npos) << u;
+    EXPECT_NE(u.find(":3478?transport="), std::string::npos) << u;
+    EXPECT_EQ(u.find("0.0.0.0"), std::string::npos) << u;
+  }
+  c.listen = {addr("[::]:3479")};
+  for (const auto& u : advertised_turn_uris(c)) {
+    EXPECT_TRUE(u.starts_with("turn:[")) << u;
+    EXPECT_EQ(u.find("[::]"), std::string::npos) << u;
+    EXPECT_EQ(u.find("[fe80"), std::string::npos) << u;
+  }
+}
+
+// turnctl mint --host: that host for every listen address (an IPv6 address gets brackets once).
+TEST(AdvertisedUris, HostOverride) {
+  Config c;
+  c.listen = {addr("0.0.0.0:3478"), addr("[::1]:3479")};
+  c.external_ips = {external("203.0.113.5")};
+  EXPECT_EQ(advertised_turn_uris(c, "turn.example.com"),
+            concat(both("turn.example.com:3478"), both("turn.example.com:3479")));
+  EXPECT_EQ(advertised_turn_uris(c, "2001:db8::9"),
+            concat(both("[2001:db8::9]:3478"), both("[2001:db8::9]:3479")));
+  EXPECT_EQ(advertised_turn_uris(c, "[2001:db8::9]"),
+            concat(both("[2001:db8::9]:3478"), both("[2001:db8::9]:3479")));
+}
+
+// No TLS listener exists yet, so never a turns: URI.
+TEST(AdvertisedUris, NoTurnsWithoutTls) {
+  Config c;
+  c.listen = {addr("127.0.0.1:3478"), addr("[::1]:5349")};
+  for (const auto& u : advertised_turn_uris(c)) EXPECT_TRUE(u.starts_with("turn:")) << u;
+}
+
+// What turnctl mint refuses without --host (for now): every address would be this host's own.
+TEST(AdvertisedUris, OnlyLocalInterfaces) {
+  Config c;
+  c.listen = {addr("0.0.0.0:3478"), addr("[::]:3478")};
+  EXPECT_TRUE(advertises_only_local_interfaces(c));
+  c.external_ips = {external("2001:db8::1")};  // covers the IPv6 wildcard only
+  EXPECT_FALSE(advertises_only_local_interfaces(c));
+  c.listen = {addr("0.0.0.0:3478")};
+  EXPECT_TRUE(advertises_only_local_interfaces(c));
+  c.external_ips = {external("203.0.113.5", "10.0.0.5")};  // a private address: any wildcard
+  EXPECT_FALSE(advertises_only_local_interfaces(c));
+  c.external_ips.clear();
+  c.listen = {addr("0.0.0.0:3478"), addr("127.0.0.1:3479")};
+  EXPECT_FALSE(advertises_only_local_interfaces(c));
+}
+
+}  // namespace
+}  // namespace turnd::config
