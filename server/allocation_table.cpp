@@ -67,11 +67,14 @@ void AllocationTable::remove(Allocation& a, std::string_view reason) {
   by_tuple_.erase(a.five_tuple);  // destroys `a`
 }
 
-void AllocationTable::remove_by_user(std::string_view user) {
+std::size_t AllocationTable::remove_by_user(std::string_view user, std::string_view reason,
+                                            UserMatch match) {
   std::vector<Allocation*> doomed;
   for (auto& [t, a] : by_tuple_)
-    if (a->username == user) doomed.push_back(a.get());
-  for (auto* a : doomed) remove(*a, "closed: credential revoked");
+    if (a->username == user || (match == UserMatch::UsernameOrUserId && a->quota_user == user))
+      doomed.push_back(a.get());
+  for (auto* a : doomed) remove(*a, reason);
+  return doomed.size();
 }
 
 void AllocationTable::expire() {

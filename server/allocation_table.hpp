@@ -32,8 +32,17 @@ class AllocationTable {
   Allocation& insert(std::unique_ptr<Allocation> a);
   /// Closes the relay sockets, returns the ports and the quota, logs the totals.
   void remove(Allocation& a, std::string_view reason);
-  /// Removes every allocation of `user` (its credential was revoked).
-  void remove_by_user(std::string_view user);
+  /// Whom remove_by_user closes: exactly that USERNAME (a revoked credential), or also every
+  /// REST username of that user id ("<expiry>:user", an operator's kick).
+  enum class UserMatch : std::uint8_t { Username, UsernameOrUserId };
+  /// Removes every allocation of `user`; returns how many.
+  std::size_t remove_by_user(std::string_view user, std::string_view reason,
+                             UserMatch match = UserMatch::Username);
+  /// Calls `f(const Allocation&)` for each allocation (the admin's session list).
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [tuple, a] : by_tuple_) f(*a);
+  }
   /// Removes expired allocations (lifetime or REST credential) and drops expired permissions
   /// and channels past their cool-down, as of the clock's current event.
   void expire();

@@ -74,7 +74,7 @@ std::unique_ptr<auth::redis::RedisStore> Server::start_redis() {
   };
   callbacks.on_revoked = [this](const std::string& user) {
     spdlog::info("credential of user \"{}\" revoked: closing its allocations", logsafe(user));
-    for (auto& s : shards_) s->post_revocation(user);
+    for (auto& s : shards_) s->post_close_user(user, "closed: credential revoked");
   };
   callbacks.on_state = [this](bool up) { redis_up_ = up ? 1 : 0; };
   callbacks.log = [](r::LogLevel level, const std::string& line) {

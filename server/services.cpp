@@ -72,9 +72,9 @@ auth::CredentialsPtr credentials_from(const config::Config& c) {
 SharedServices::SharedServices(const config::Config& c, const Clock& clk)
     : config(c),
       clock(clk),
+      initial_policy(make_policy(c)),
       ports(c.relay_ports),
       quotas(c.user_quota, c.total_quota),
-      peer_filter(c.allow_peers, c.deny_peers),
       connections(c.max_connections_per_source, c.max_connections, c.limit_loopback),
       unauthenticated_replies(c.max_unauthenticated_per_second, clk.steady()),
       auth_options{c.nonce_lifetime, c.clock_skew, c.rest_separator},

@@ -17,6 +17,7 @@
 #include "server/connection_limiter.hpp"
 #include "server/live_relays.hpp"
 #include "server/peer_filter.hpp"
+#include "server/policy.hpp"
 #include "server/relay_port_pool.hpp"
 #include "server/reply_limiter.hpp"
 
@@ -45,11 +46,14 @@ class QuotaRegistry {
 struct SharedServices {
   explicit SharedServices(const config::Config& config, const Clock& clock = system_clock());
 
+  /// The start-up config: what only a restart changes (listen addresses, threads, relay ports
+  /// and IPs, Redis). What a reload changes is read from the shard's Policy instead.
   const config::Config& config;
   const Clock& clock;  // the one clock of every expiry (tests pass a ManualClock)
+  /// The policy the shards start with (the start-up config); reloads post newer ones.
+  PolicyPtr initial_policy;
   RelayPortPool ports;
   QuotaRegistry quotas;
-  PeerFilter peer_filter;
   LiveRelays live_relays;                      // exact relayed addresses of live allocations
   ConnectionLimiter connections;               // stream connections per source and in total
   SourceReplyLimiter unauthenticated_replies;  // per source IP, all shards together
@@ -61,9 +65,10 @@ struct SharedServices {
   std::atomic<std::uint64_t> next_allocation_id{0};
 
   /// A peer on this host that only live relayed addresses may be sent to: one of our addresses
-  /// that no --allow-peer range opens explicitly.
-  bool is_guarded_own_address(const protocol::IpAddress& ip) const noexcept {
-    return is_own_address(ip) && !peer_filter.explicitly_allowed(ip);
+  /// that no --allow-peer range of `filter` (the shard's current policy) opens explicitly.
+  bool is_guarded_own_address(const protocol::IpAddress& ip,
+                              const PeerFilter& filter) const noexcept {
+    return is_own_address(ip) && !filter.explicitly_allowed(ip);
   }
   /// One of our addresses, also in an IPv6 form that reaches it (a NAT64 translator delivers
   /// 64:ff9b::<our IPv4> to us).

@@ -2,6 +2,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include "server/allocation_json.hpp"
+
 namespace turnd::server {
 
 Shard::Shard(unsigned id, SharedServices& services)
@@ -31,11 +33,30 @@ void Shard::post_credentials(auth::CredentialsPtr credentials) {
   boost::asio::post(io_, [this, c = std::move(credentials)] { state_.auth().set_credentials(c); });
 }
 
-void Shard::post_revocation(std::string user) {
-  boost::asio::post(io_, [this, u = std::move(user)] {
+void Shard::post_close_user(std::string user, std::string reason,
+                            AllocationTable::UserMatch match) {
+  boost::asio::post(io_, [this, u = std::move(user), r = std::move(reason), match] {
     state_.begin_event();
-    state_.allocations().remove_by_user(u);
+    state_.allocations().remove_by_user(u, r, match);
   });
+}
+
+void Shard::post_policy(PolicyPtr policy) {
+  boost::asio::post(io_,
+                    [this, p = std::move(policy)]() mutable { state_.set_policy(std::move(p)); });
+}
+
+std::future<boost::json::array> Shard::describe_allocations() {
+  auto promise = std::make_shared<std::promise<boost::json::array>>();
+  auto result = promise->get_future();
+  boost::asio::post(io_, [this, promise] {
+    state_.begin_event();
+    boost::json::array list;
+    state_.allocations().for_each(
+        [&](const Allocation& a) { list.push_back(describe(a, state_.now())); });
+    promise->set_value(std::move(list));
+  });
+  return result;
 }
 
 void Shard::stop() {

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/json/array.hpp>
+#include <future>
 #include <memory>
 #include <vector>
 
@@ -31,8 +33,15 @@ class Shard {
 
   /// Thread-safe: installs a new credentials snapshot on this shard.
   void post_credentials(auth::CredentialsPtr credentials);
-  /// Thread-safe: closes the allocations of a revoked user on this shard.
-  void post_revocation(std::string user);
+  /// Thread-safe: closes the allocations of `user` on this shard, logging `reason` (a revoked
+  /// credential, an operator's kick).
+  void post_close_user(std::string user, std::string reason,
+                       AllocationTable::UserMatch match = AllocationTable::UserMatch::Username);
+  /// Thread-safe: installs a reloaded policy on this shard.
+  void post_policy(PolicyPtr policy);
+  /// Thread-safe: a JSON description of every allocation of this shard, as of when the shard
+  /// gets to it (see allocation_json.hpp).
+  std::future<boost::json::array> describe_allocations();
 
  private:
   boost::asio::io_context io_{1};

@@ -7,9 +7,10 @@ ShardState::ShardState(unsigned shard_id, boost::asio::io_context& io, SharedSer
       io_(io),
       services_(services),
       clock_(services.clock),
+      policy_(services.initial_policy),
       auth_(services.auth_options, services.credentials, services.nonces),
       allocations_(services, counters_, clock_, owner_),
-      relay_(allocations_, services, sends_, counters_, clock_),
+      relay_(allocations_, services, sends_, counters_, clock_, policy_),
       unauthenticated_bytes_(services.config.max_unauthenticated_bytes_per_second /
                                  std::max(1u, services.config.threads),
                              services.clock.steady()),

@@ -14,6 +14,7 @@
 #include "server/clock.hpp"
 #include "server/io/batch_io.hpp"
 #include "server/metrics.hpp"
+#include "server/policy.hpp"
 #include "server/relay/relay_path.hpp"
 #include "server/reply_limiter.hpp"
 #include "server/services.hpp"
@@ -27,8 +28,15 @@ class ShardState {
 
   unsigned id() const noexcept { return id_; }
   boost::asio::io_context& io() noexcept { return io_; }
-  const config::Config& config() const noexcept { return services_.config; }
-  std::string_view software() const noexcept { return services_.config.software; }
+  /// The current config: the start-up one, or the last one a reload posted.
+  const config::Config& config() const noexcept { return policy_->config; }
+  const Policy& policy() const noexcept { return *policy_; }
+  /// Installs a reloaded policy (on this shard's thread, between events).
+  void set_policy(PolicyPtr policy) noexcept {
+    TURND_ASSERT_OWNER(owner_);
+    policy_ = std::move(policy);
+  }
+  std::string_view software() const noexcept { return policy_->config.software; }
   SharedServices& services() noexcept { return services_; }
   auth::Authenticator& auth() noexcept { return auth_; }
   AllocationTable& allocations() noexcept { return allocations_; }
@@ -60,6 +68,7 @@ class ShardState {
   SharedServices& services_;
   ThreadOwner owner_;
   EventClock clock_;
+  PolicyPtr policy_;
   // Declared before allocations_ and relay_, which keep references to them.
   ShardCounters counters_;
   io::SendBatch sends_{counters_.send_dropped};

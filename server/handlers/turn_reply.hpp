@@ -23,7 +23,7 @@ inline std::optional<protocol::StunError> check_peer(const Allocation& a,
                                                      const protocol::IpAddress& peer,
                                                      ShardState& shard) noexcept {
   if (a.relay_for(peer.family) == nullptr) return protocol::StunError::PeerAddressFamilyMismatch;
-  if (!shard.services().peer_filter.allowed(peer)) return protocol::StunError::Forbidden;
+  if (!shard.policy().peer_filter.allowed(peer)) return protocol::StunError::Forbidden;
   return std::nullopt;
 }
 

@@ -102,7 +102,8 @@ void RelayPath::send_to_peer(Allocation& a, const TransportAddress& peer, ByteSp
   // The server's own addresses are reachable only at the exact relayed address of a live
   // allocation (relay to relay when both ends of a call use this server), never other
   // services on the host, unless the operator allowed that range explicitly.
-  if (services_.is_guarded_own_address(peer.ip) && !services_.live_relays.contains(peer)) {
+  if (services_.is_guarded_own_address(peer.ip, policy_->peer_filter) &&
+      !services_.live_relays.contains(peer)) {
     ++counters_.channel_data_dropped;
     return;
   }

@@ -16,6 +16,7 @@
 #include "server/clock.hpp"
 #include "server/io/batch_io.hpp"
 #include "server/metrics.hpp"
+#include "server/policy.hpp"
 #include "server/relay/client_framing.hpp"
 #include "server/services.hpp"
 
@@ -24,8 +25,13 @@ namespace turnd::server::relay {
 class RelayPath {
  public:
   RelayPath(AllocationTable& table, SharedServices& services, io::SendBatch& sends,
-            ShardCounters& counters, EventClock& clock) noexcept
-      : table_(table), services_(services), sends_(sends), counters_(counters), clock_(clock) {}
+            ShardCounters& counters, EventClock& clock, const PolicyPtr& policy) noexcept
+      : table_(table),
+        services_(services),
+        sends_(sends),
+        counters_(counters),
+        clock_(clock),
+        policy_(policy) {}
 
   /// Starts reading the relay sockets of `a` (just inserted in the table). Reading stops by
   /// itself when the allocation leaves the table (its sockets close).
@@ -50,6 +56,7 @@ class RelayPath {
   io::SendBatch& sends_;
   ShardCounters& counters_;
   EventClock& clock_;
+  const PolicyPtr& policy_;  // the shard's current one
   // One relay slot, as the kernel path delivers: headroom, payload, stream padding.
   std::vector<std::uint8_t> handover_ =
       std::vector<std::uint8_t>(io::kHeadroom + kMaxRelayPayload + 4);

@@ -289,9 +289,9 @@ TEST(FdLeak, RevocationClosesEverything) {
   server.fresh_nonce();
   const std::size_t before = open_fds();
   exercise(server, 40001, peer);
-  server.shard->allocations().remove_by_user("carol");
+  server.shard->allocations().remove_by_user("carol", "closed: credential revoked");
   EXPECT_EQ(server.shard->allocations().size(), 1u) << "only the revoked user's";
-  server.shard->allocations().remove_by_user("alice");
+  server.shard->allocations().remove_by_user("alice", "closed: credential revoked");
   EXPECT_EQ(server.shard->allocations().size(), 0u);
   EXPECT_EQ(open_fds(), before);
   EXPECT_EQ(server.services->ports.in_use(), 0u);

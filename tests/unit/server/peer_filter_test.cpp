@@ -251,13 +251,14 @@ TEST(OwnAddressGuard, CoversTheIPv6FormsOfOwnAddresses) {
   c.listen = {test::addr("127.0.0.1:3478")};
   c.relay_ips = {ip("203.0.113.5")};
   const SharedServices s{c};
-  EXPECT_TRUE(s.is_guarded_own_address(ip("203.0.113.5")));
-  EXPECT_TRUE(s.is_guarded_own_address(ip("127.0.0.1")));
-  EXPECT_TRUE(s.is_guarded_own_address(ip("127.1.2.3")));
-  EXPECT_TRUE(s.is_guarded_own_address(ip("::1")));
-  EXPECT_FALSE(s.is_guarded_own_address(ip("203.0.113.6")));
-  EXPECT_TRUE(s.peer_filter.allowed(ip("64:ff9b::203.0.113.5"))) << "public: the filter allows";
-  EXPECT_TRUE(s.is_guarded_own_address(ip("64:ff9b::203.0.113.5")));
+  EXPECT_TRUE(s.is_guarded_own_address(ip("203.0.113.5"), s.initial_policy->peer_filter));
+  EXPECT_TRUE(s.is_guarded_own_address(ip("127.0.0.1"), s.initial_policy->peer_filter));
+  EXPECT_TRUE(s.is_guarded_own_address(ip("127.1.2.3"), s.initial_policy->peer_filter));
+  EXPECT_TRUE(s.is_guarded_own_address(ip("::1"), s.initial_policy->peer_filter));
+  EXPECT_FALSE(s.is_guarded_own_address(ip("203.0.113.6"), s.initial_policy->peer_filter));
+  EXPECT_TRUE(s.initial_policy->peer_filter.allowed(ip("64:ff9b::203.0.113.5")))
+      << "public: the filter allows";
+  EXPECT_TRUE(s.is_guarded_own_address(ip("64:ff9b::203.0.113.5"), s.initial_policy->peer_filter));
 }
 
 TEST(OwnAddressGuard, AllowPeerOpensOwnAddresses) {
@@ -266,10 +267,11 @@ TEST(OwnAddressGuard, AllowPeerOpensOwnAddresses) {
   c.relay_ips = {ip("203.0.113.5")};
   c.allow_peers = {prefix("127.0.0.0/8"), prefix("203.0.113.0/24")};
   const SharedServices s{c};
-  EXPECT_FALSE(s.is_guarded_own_address(ip("127.0.0.1")));
-  EXPECT_FALSE(s.is_guarded_own_address(ip("203.0.113.5")));
-  EXPECT_FALSE(s.is_guarded_own_address(ip("64:ff9b::203.0.113.5"))) << "like allowed()";
-  EXPECT_TRUE(s.is_guarded_own_address(ip("::1")));
+  EXPECT_FALSE(s.is_guarded_own_address(ip("127.0.0.1"), s.initial_policy->peer_filter));
+  EXPECT_FALSE(s.is_guarded_own_address(ip("203.0.113.5"), s.initial_policy->peer_filter));
+  EXPECT_FALSE(s.is_guarded_own_address(ip("64:ff9b::203.0.113.5"), s.initial_policy->peer_filter))
+      << "like allowed()";
+  EXPECT_TRUE(s.is_guarded_own_address(ip("::1"), s.initial_policy->peer_filter));
 }
 
 }  // namespace
