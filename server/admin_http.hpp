@@ -13,8 +13,10 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/json/array.hpp>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +29,12 @@ struct AdminHooks {
   std::function<std::string()> metrics;               // Prometheus text exposition
   std::function<bool()> ready;                        // listeners up, not draining
   std::function<auth::CredentialsPtr()> credentials;  // current snapshot (newest secret first)
+  /// Every allocation of every shard (allocation_json.hpp); nullopt when a shard did not
+  /// answer in time.
+  std::function<std::optional<boost::json::array>()> allocations;
+  /// Closes every allocation of a user id or exact USERNAME (an operator's kick); how many,
+  /// or nullopt when a shard did not answer in time.
+  std::function<std::optional<std::size_t>(const std::string& user)> close_user;
 };
 
 using AdminRequest = boost::beast::http::request<boost::beast::http::string_body>;

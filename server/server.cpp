@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <future>
 
 #include "auth/redis/redis_store.hpp"
 #include "protocol/version.hpp"
@@ -49,6 +50,51 @@ std::string Server::metrics() const {
   g.shards = static_cast<unsigned>(shards_.size());
   g.tcp_connections = services_->connections.open();
   return render_metrics(counters, g);
+}
+
+namespace {
+/// How long the admin waits for a busy shard before answering 503 (the control thread is
+/// blocked meanwhile; shards answer within one event loop turn).
+constexpr std::chrono::seconds kShardAnswerTimeout{2};
+
+template <class T>
+std::optional<T> get_within(std::future<T>& f, std::chrono::steady_clock::time_point deadline) {
+  if (f.wait_until(deadline) != std::future_status::ready) return std::nullopt;
+  try {
+    return f.get();
+  } catch (const std::future_error&) {  // the shard stopped before it got to the request
+    return std::nullopt;
+  }
+}
+}  // namespace
+
+std::optional<boost::json::array> Server::describe_allocations() {
+  std::vector<std::future<boost::json::array>> answers;
+  for (auto& s : shards_) answers.push_back(s->describe_allocations());
+  const auto deadline = std::chrono::steady_clock::now() + kShardAnswerTimeout;
+  boost::json::array all;
+  for (auto& a : answers) {
+    auto part = get_within(a, deadline);
+    if (!part) return std::nullopt;
+    for (auto& v : *part) all.push_back(std::move(v));
+  }
+  return all;
+}
+
+std::optional<std::size_t> Server::close_user(const std::string& user) {
+  spdlog::info("operator closes the allocations of user \"{}\"", logsafe(user));
+  std::vector<std::future<std::size_t>> answers;
+  for (auto& s : shards_)
+    answers.push_back(s->post_close_user(user, "closed by the operator",
+                                         AllocationTable::UserMatch::UsernameOrUserId));
+  const auto deadline = std::chrono::steady_clock::now() + kShardAnswerTimeout;
+  std::size_t closed = 0;
+  for (auto& a : answers) {
+    auto n = get_within(a, deadline);
+    if (!n) return std::nullopt;
+    closed += *n;
+  }
+  return closed;
 }
 
 auth::CredentialsPtr Server::credentials() const {
@@ -118,7 +164,11 @@ void Server::run() {
     admin =
         std::make_unique<AdminHttp>(control, config_,
                                     AdminHooks{[this] { return metrics(); }, [] { return true; },
-                                               [this] { return credentials(); }});
+                                               [this] { return credentials(); },
+                                               [this] { return describe_allocations(); },
+                                               [this](const std::string& user) {
+                                                 return close_user(user);
+                                               }});
     admin->start();
   }
   // Everything that can fail at start (a bad Redis URL, a port in use) fails before any shard

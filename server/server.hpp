@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+#include <boost/json/array.hpp>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -33,6 +35,9 @@ class Server {
   std::string metrics() const;
   std::unique_ptr<auth::redis::RedisStore> start_redis();
   auth::CredentialsPtr credentials() const;
+  /// The admin's session list and kick: ask every shard, wait at most kShardAnswerTimeout.
+  std::optional<boost::json::array> describe_allocations();
+  std::optional<std::size_t> close_user(const std::string& user);
 
   config::Config config_;
   std::unique_ptr<SharedServices> services_;

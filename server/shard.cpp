@@ -33,12 +33,15 @@ void Shard::post_credentials(auth::CredentialsPtr credentials) {
   boost::asio::post(io_, [this, c = std::move(credentials)] { state_.auth().set_credentials(c); });
 }
 
-void Shard::post_close_user(std::string user, std::string reason,
-                            AllocationTable::UserMatch match) {
-  boost::asio::post(io_, [this, u = std::move(user), r = std::move(reason), match] {
+std::future<std::size_t> Shard::post_close_user(std::string user, std::string reason,
+                                                AllocationTable::UserMatch match) {
+  auto promise = std::make_shared<std::promise<std::size_t>>();
+  auto result = promise->get_future();
+  boost::asio::post(io_, [this, promise, u = std::move(user), r = std::move(reason), match] {
     state_.begin_event();
-    state_.allocations().remove_by_user(u, r, match);
+    promise->set_value(state_.allocations().remove_by_user(u, r, match));
   });
+  return result;
 }
 
 void Shard::post_policy(PolicyPtr policy) {

@@ -34,9 +34,10 @@ class Shard {
   /// Thread-safe: installs a new credentials snapshot on this shard.
   void post_credentials(auth::CredentialsPtr credentials);
   /// Thread-safe: closes the allocations of `user` on this shard, logging `reason` (a revoked
-  /// credential, an operator's kick).
-  void post_close_user(std::string user, std::string reason,
-                       AllocationTable::UserMatch match = AllocationTable::UserMatch::Username);
+  /// credential, an operator's kick). The future holds how many were closed.
+  std::future<std::size_t> post_close_user(
+      std::string user, std::string reason,
+      AllocationTable::UserMatch match = AllocationTable::UserMatch::Username);
   /// Thread-safe: installs a reloaded policy on this shard.
   void post_policy(PolicyPtr policy);
   /// Thread-safe: a JSON description of every allocation of this shard, as of when the shard
