@@ -129,8 +129,9 @@ TEST_F(RelayHotPath, SendIndicationClientToPeerDoesNotAllocate) {
   EXPECT_EQ(intact, static_cast<std::size_t>(kRounds));
 }
 
-// Relay to relay on the same shard (AllocationTable::hand_over): A's ChannelData to B's
-// relayed address becomes a Data indication on B's client sink inside on_client_message.
+// Relay to relay on the same shard (RelayPath::hand_over in server/relay/relay_path.cpp): A's
+// ChannelData to B's relayed address becomes a Data indication on B's client sink inside
+// on_client_message.
 TEST_F(RelayHotPath, RelayToRelayHandOverDoesNotAllocate) {
   const auto a_client = server_.ctx.client;
   server_.ctx.client.port = 40002;
