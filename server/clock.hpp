@@ -44,9 +44,9 @@ class ManualClock final : public Clock {
   WallTime wall_{std::chrono::seconds{1735689600}};  // 2025-01-01T00:00:00Z
 };
 
-/// One event's time: the steady time read when the event starts (a datagram batch, a stream
-/// frame, a relay wake-up, a sweep) and the wall time read on first use within it (most
-/// events never need it).
+/// One event's time: the steady time read when the event starts (a client datagram or stream
+/// frame, a relay socket wake-up, a sweep, a task the control thread posts) and the wall time
+/// read on first use within it (most events never need it).
 class EventClock {
  public:
   explicit EventClock(const Clock& clock) noexcept : clock_(clock), steady_(clock.steady()) {}

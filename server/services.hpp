@@ -1,9 +1,10 @@
 // State shared by all shards. Owner: any thread. Most of it is touched only on the control
 // path (Allocate, teardown, reload): the relay port pool and quotas (a mutex or CAS each), the
 // credential snapshot every shard's Authenticator starts from, the clock. Two parts are read
-// per packet and are lock-free for that: the peer filter and own addresses (immutable after
-// start) and the live relayed addresses (LiveRelays, atomics); the per-source limiters of
-// unauthenticated replies and connections are shared atomics too.
+// per packet and are lock-free for that: the own addresses (immutable after start) and the
+// live relayed addresses (LiveRelays, atomics); the per-source limiters of unauthenticated
+// replies and connections are shared atomics too. The peer filter is not here: each shard
+// reads it from its Policy (server/policy.hpp), which a reload replaces.
 #pragma once
 
 #include <atomic>
