@@ -13,9 +13,9 @@ set(TURND_DOC_DIR share/doc/turnd)
 # --- generated files --------------------------------------------------------------------------
 # The installed config is the documented default (packaging/turnd.yaml, also compiled into
 # turnd) with one change: the REST secret comes from the file the install scripts generate.
-# (config/CMakeLists.txt already re-runs CMake when packaging/turnd.yaml changes.)
+# config/CMakeLists.txt names the same file by the same path, so CMake lists it once.
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
-             ${TURND_PACKAGING_DIR}/debian/changelog)
+             ${TURND_PACKAGING_DIR}/turnd.yaml ${TURND_PACKAGING_DIR}/debian/changelog)
 file(READ ${TURND_PACKAGING_DIR}/turnd.yaml TURND_PACKAGED_YAML)
 set(TURND_SECRET_FILE_LINE "  secret_file: null\n")
 string(FIND "${TURND_PACKAGED_YAML}" "${TURND_SECRET_FILE_LINE}" TURND_SECRET_FILE_AT)
