@@ -37,7 +37,6 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
-REPO = os.path.dirname(TESTS)
 sys.path.insert(0, os.path.join(TESTS, "lib"))
 sys.path.insert(0, os.path.join(TESTS, "redis"))
 
@@ -61,12 +60,8 @@ def redis_turnd(redis_url: str) -> procs.TurndProcess:
     return procs.TurndProcess(config)
 
 
-def turnctl_bin() -> str:
-    return os.environ.get("TURNCTL_BIN") or os.path.join(REPO, "build", "tools", "turnctl")
-
-
 def turnctl(*args: str) -> str:
-    cmd = [turnctl_bin()] + list(args)
+    cmd = [procs.turnctl_binary()] + list(args)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     shown = " ".join(shlex.quote(c) for c in cmd)
     print("$ %s\n  exit %d%s" % (shown, p.returncode,
@@ -112,8 +107,8 @@ def main(argv: list[str]) -> int:
     if not os.access(REDIS_SERVER, os.X_OK):
         print("SKIP: redis-server not installed (%s); set REDIS_SERVER" % REDIS_SERVER, flush=True)
         return SKIP
-    if not os.access(turnctl_bin(), os.X_OK):
-        print("FAIL: turnctl not built (%s); set TURNCTL_BIN" % turnctl_bin(), flush=True)
+    if not os.access(procs.turnctl_binary(), os.X_OK):
+        print("FAIL: turnctl not built (%s); set TURNCTL_BIN" % procs.turnctl_binary(), flush=True)
         return 1
 
     workdir = tempfile.mkdtemp(prefix="turnd-browser-redis-")

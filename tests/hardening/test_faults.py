@@ -182,15 +182,11 @@ def test_peer_flood_without_permission(threads, server_factory):
     assert sum(answered) >= 9, answered
 
 
-def turnctl_binary():
-    return os.environ.get("TURNCTL_BIN") or os.path.join(procs.REPO, "build", "tools", "turnctl")
-
-
 def test_redis_killed_during_allocate_storm(threads):
     if not os.access(REDIS_SERVER, os.X_OK):
         pytest.skip("redis-server not installed")
-    if not os.access(turnctl_binary(), os.X_OK):
-        pytest.skip(f"turnctl not built ({turnctl_binary()}); set TURNCTL_BIN")
+    if not os.access(procs.turnctl_binary(), os.X_OK):
+        pytest.skip(f"turnctl not built ({procs.turnctl_binary()}); set TURNCTL_BIN")
     # persistent, so the restarted Redis has the secret again (an empty one would revoke it)
     redis = RedisServer(extra_args=["--appendonly", "yes", "--appendfsync", "always"]).start()
     admin = procs.free_port("tcp")
@@ -199,10 +195,10 @@ def test_redis_killed_during_allocate_storm(threads):
         extra_args=["--redis", redis.url] + admin_args(admin)))
     try:
         server.start()
-        out = subprocess.run([turnctl_binary(), "secret", "add", "--redis", redis.url,
+        out = subprocess.run([procs.turnctl_binary(), "secret", "add", "--redis", redis.url,
                               "--realm", "turnd.test"], capture_output=True, text=True, timeout=20)
         assert out.returncode == 0, out
-        minted = subprocess.run([turnctl_binary(), "mint", "--user", "storm", "--ttl", "10m",
+        minted = subprocess.run([procs.turnctl_binary(), "mint", "--user", "storm", "--ttl", "10m",
                                  "--host", "127.0.0.1", "--redis", redis.url, "--realm",
                                  "turnd.test"], capture_output=True, text=True, timeout=20)
         assert minted.returncode == 0, minted

@@ -80,7 +80,7 @@ def stop_server(s: procs.ServerProcess) -> None:
 
 def turnctl_binary() -> str:
     """The turnctl binary ($TURNCTL_BIN, default <repo>/build/tools/turnctl); skips when absent."""
-    b = os.environ.get("TURNCTL_BIN") or os.path.join(procs.REPO, "build", "tools", "turnctl")
+    b = procs.turnctl_binary()
     if not os.access(b, os.X_OK):
         pytest.skip(f"turnctl not built ({b}); set TURNCTL_BIN")
     return b

@@ -13,8 +13,11 @@ TurndProcess / CoturnProcess
                        AddressSanitizer / LeakSanitizer, "runtime error:", ThreadSanitizer,
                        "terminate called").
 make_server(config)    TurndProcess, or CoturnProcess with TURND_SERVER=coturn
+turnd_binary(), turnctl_binary()
+                       the binaries under test (TURND_BIN, TURNCTL_BIN)
 
-Environment: TURND_BIN (default <repo>/build/server/turnd), TURND_SERVER=turnd|coturn,
+Environment: TURND_BIN (default <repo>/build/server/turnd), TURNCTL_BIN (default
+<repo>/build/tools/turnctl), TURND_SERVER=turnd|coturn,
 TURN_TEST_LOGDIR (server directories go there and are kept; default: a temp directory removed
 after a clean stop), TURND_KEEP_LOGS=1 (keep temp directories too).
 
@@ -45,6 +48,7 @@ from typing import List, Optional, Sequence, Tuple
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_TURND = os.path.join(REPO, "build", "server", "turnd")
+DEFAULT_TURNCTL = os.path.join(REPO, "build", "tools", "turnctl")
 
 LOOPBACK = ("127.0.0.1", "::1")
 
@@ -521,6 +525,12 @@ class CoturnProcess(ServerProcess):
 
 def turnd_binary() -> str:
     return os.environ.get("TURND_BIN") or DEFAULT_TURND
+
+
+def turnctl_binary() -> str:
+    """The turnctl binary (env TURNCTL_BIN, default <repo>/build/tools/turnctl); callers check
+    that it exists and skip or fail in their own way."""
+    return os.environ.get("TURNCTL_BIN") or DEFAULT_TURNCTL
 
 
 def server_kind() -> str:

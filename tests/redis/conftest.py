@@ -16,15 +16,10 @@ from typing import List, Optional, Sequence
 import pytest
 
 import _paths  # noqa: F401
+from procs import turnctl_binary
 from redis_proc import REDIS_SERVER, RedisServer
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 REALM = "turnd.test"
-
-
-def turnctl_binary() -> str:
-    return os.environ.get("TURNCTL_BIN") or os.path.join(REPO, "build", "tools", "turnctl")
 
 
 @dataclasses.dataclass
