@@ -3,6 +3,7 @@
 // `turnctl mint`.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,8 +25,38 @@ namespace turnd::config {
 std::vector<std::string> advertised_turn_uris(const Config& config, std::string_view host = {});
 
 /// True when advertised_turn_uris (without `host`) would name only the addresses of the host it
-/// runs on (step 4 for every listen address). turnctl mint refuses then, as it may run on
-/// another host than turnd.
+/// runs on (step 4 for every listen address). turnctl mint then picks one host for all of them
+/// with choose_fallback_host, as it may run where those addresses mean nothing to a client.
 bool advertises_only_local_interfaces(const Config& config);
+
+/// Where choose_fallback_host found its host.
+enum class FallbackSource { ExternalIp, HostName, GlobalAddress, OtherAddress };
+struct FallbackHost {
+  std::string host;  ///< an IP address or a DNS name, without brackets
+  FallbackSource source;
+};
+
+/// The host for turnctl mint's URIs when the config names none (advertises_only_local_interfaces
+/// and no --host), from what this host knows about itself:
+///   1. the public address of the first relay.external_ips entry (any family);
+///   2. else `fqdn` when it is a DNS name with a dot that is not localhost;
+///   3. else the first global unicast address of `interfaces` (not private, shared, loopback,
+///      link-local, multicast or documentation space; IPv6 within 2000::/3);
+///   4. else the first of `interfaces` that is not loopback, link-local or unspecified.
+/// nullopt when none of these exists. A pure function: the caller gathers the inputs.
+std::optional<FallbackHost> choose_fallback_host(
+    const std::vector<ExternalIp>& external_ips, std::string_view fqdn,
+    const std::vector<protocol::IpAddress>& interfaces);
+
+/// "the first relay.external_ips address", "this host's name", ...: for a message that
+/// says which host a mint used and why.
+std::string_view to_string(FallbackSource source) noexcept;
+
+/// This host's fully qualified name: getaddrinfo(AI_CANONNAME) on gethostname(); "" when
+/// unknown.
+std::string this_host_fqdn();
+
+/// The addresses of this host's interfaces that are up, both families, in the kernel's order.
+std::vector<protocol::IpAddress> this_host_addresses();
 
 }  // namespace turnd::config

@@ -250,9 +250,29 @@ def test_usage_errors_exit_2(args, make_config):
     assert turnctl(*args, config=make_config(secrets=["s"])).rc == 2
 
 
-def test_mint_needs_an_address_for_wildcard_listeners(make_config):
-    r = fails(2, "mint", "--user", "u", config=make_config(secrets=["s"], listen=["0.0.0.0:3478"]))
-    assert "--host HOST or --uri" in r.err
+def test_mint_falls_back_for_wildcard_listeners(make_config):
+    """A config that listens on wildcard addresses only (the packaged one): mint uses the first
+    relay.external_ips address, else this host's name or address, and says which on stderr;
+    --host overrides without a word."""
+    cfg = make_config(secrets=["s"], listen=["0.0.0.0:3478"])
+    r = ok("mint", "--user", "u", config=cfg)
+    m = re.search(r"listens on 0\.0\.0\.0:3478 only: using (\S+) \(this host's [^)]*\) in the URIs "
+                  r"\(--host overrides\)", r.err)
+    assert m, r.err
+    host = m.group(1)
+    uri_host = f"[{host}]" if ":" in host else host
+    assert json.loads(r.out)["urls"] == [f"turn:{uri_host}:3478?transport=udp",
+                                         f"turn:{uri_host}:3478?transport=tcp"]
+
+    cfg = make_config(secrets=["s"], listen=["0.0.0.0:3478"],
+                      extra="relay:\n  external_ips: [\"2001:db8::7\"]\n")
+    r = ok("mint", "--user", "u", config=cfg)
+    assert "using 2001:db8::7 (the first relay.external_ips address) in the URIs" in r.err
+    assert json.loads(r.out)["urls"][0] == "turn:[2001:db8::7]:3478?transport=udp"
+
+    r = ok("mint", "--user", "u", "--host", "turn.example.org", config=cfg)
+    assert "listens on" not in r.err
+    assert json.loads(r.out)["urls"][0] == "turn:turn.example.org:3478?transport=udp"
 
 
 def test_check_config(make_config, tmp_path):

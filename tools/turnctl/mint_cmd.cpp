@@ -62,17 +62,34 @@ std::string newest_secret(Context& ctx) {
   return secrets.front();
 }
 
+// The listen addresses, for a message: "0.0.0.0:3478, [::]:3478".
+std::string listen_list(const config::Config& c) {
+  std::string out;
+  for (const auto& l : c.listen) out += (out.empty() ? "" : ", ") + l.to_string();
+  return out;
+}
+
 // The default URIs: config::advertised_turn_uris, the same as turnd's admin endpoint and its
-// start-up line (with --host as the host of every listen address). Without --host, a config
-// that listens on wildcard addresses only, with no relay.external_ips for them, is refused:
-// this host's interface addresses need not be turnd's.
+// start-up line (with --host as the host of every listen address). A config that listens on
+// wildcard addresses only (the packaged one), with no relay.external_ips for them, would name
+// the addresses of the host turnctl runs on, some of them private: one host for all of them
+// then (config::choose_fallback_host), said on stderr, as a guess the operator can see.
 std::vector<std::string> default_uris(Context& ctx, const std::string& host_flag) {
   const auto& c = ctx.config();
-  if (host_flag.empty() && config::advertises_only_local_interfaces(c))
-    throw UsageError("no address for the URIs: " + ctx.config_name() +
-                     " listens on wildcard addresses only and sets no relay.external_ips; pass "
-                     "--host HOST or --uri turn:HOST:PORT?transport=udp");
-  return config::advertised_turn_uris(c, host_flag);
+  if (!host_flag.empty() || !config::advertises_only_local_interfaces(c))
+    return config::advertised_turn_uris(c, host_flag);
+  const auto fallback = config::choose_fallback_host(c.external_ips, config::this_host_fqdn(),
+                                                     config::this_host_addresses());
+  if (!fallback)
+    throw UsageError("no address for the URIs: " + ctx.config_name() + " listens on " +
+                     listen_list(c) +
+                     " only, sets no relay.external_ips, and this host has no name with a dot "
+                     "and no address but loopback and link-local; pass --host HOST or --uri "
+                     "turn:HOST:PORT?transport=udp");
+  std::cerr << "turnctl: " << ctx.config_name() << " listens on " << listen_list(c)
+            << " only: using " << fallback->host << " (" << config::to_string(fallback->source)
+            << ") in the URIs (--host overrides)\n";
+  return config::advertised_turn_uris(c, fallback->host);
 }
 
 void check_uri(const std::string& uri) {

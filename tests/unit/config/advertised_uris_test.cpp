@@ -136,7 +136,7 @@ TEST(AdvertisedUris, NoTurnsWithoutTls) {
   for (const auto& u : advertised_turn_uris(c)) EXPECT_TRUE(u.starts_with("turn:")) << u;
 }
 
-// What turnctl mint refuses without --host (for now): every address would be this host's own.
+// When turnctl mint falls back to choose_fallback_host: every address would be this host's own.
 TEST(AdvertisedUris, OnlyLocalInterfaces) {
   Config c;
   c.listen = {addr("0.0.0.0:3478"), addr("[::]:3478")};
@@ -150,6 +150,100 @@ TEST(AdvertisedUris, OnlyLocalInterfaces) {
   c.external_ips.clear();
   c.listen = {addr("0.0.0.0:3478"), addr("127.0.0.1:3479")};
   EXPECT_FALSE(advertises_only_local_interfaces(c));
+}
+
+std::vector<protocol::IpAddress> ips(std::initializer_list<const char*> texts) {
+  std::vector<protocol::IpAddress> out;
+  for (const char* t : texts) out.push_back(*protocol::IpAddress::parse(t));
+  return out;
+}
+
+struct FallbackCase {
+  const char* name;
+  std::vector<ExternalIp> external_ips;
+  const char* fqdn;
+  std::vector<protocol::IpAddress> interfaces;
+  std::optional<FallbackHost> expect;
+};
+
+// turnctl mint's host for a wildcard-only config: relay.external_ips, then the host's name,
+// then its first global address, then its first address that is not loopback or link-local.
+TEST(AdvertisedUris, FallbackHostChoice) {
+  using S = FallbackSource;
+  const auto lan = ips({"127.0.0.1", "::1", "fe80::1", "10.0.0.5", "fd00::2"});
+  const FallbackCase cases[] = {
+      {"external_ip_first",
+       {external("203.0.113.9", "10.0.0.5"), external("198.51.100.1")},
+       "turn.example.org",
+       ips({"8.8.8.8"}),
+       FallbackHost{"203.0.113.9", S::ExternalIp}},
+      {"external_ip_of_other_family",
+       {external("2001:db8::7")},
+       "",
+       lan,
+       FallbackHost{"2001:db8::7", S::ExternalIp}},
+      {"fqdn",
+       {},
+       "turn.example.org",
+       ips({"8.8.8.8"}),
+       FallbackHost{"turn.example.org", S::HostName}},
+      {"short_name_skipped",
+       {},
+       "vm",
+       ips({"127.0.0.1", "10.1.2.3", "8.8.4.4"}),
+       FallbackHost{"8.8.4.4", S::GlobalAddress}},
+      {"localhost_skipped",
+       {},
+       "localhost.localdomain",
+       ips({"1.1.1.1"}),
+       FallbackHost{"1.1.1.1", S::GlobalAddress}},
+      {"dotted_localhost_skipped",
+       {},
+       "a.localhost",
+       ips({"1.1.1.1"}),
+       FallbackHost{"1.1.1.1", S::GlobalAddress}},
+      {"odd_characters_skipped",
+       {},
+       "evil.example.org\x1b[2J",
+       ips({"1.1.1.1"}),
+       FallbackHost{"1.1.1.1", S::GlobalAddress}},
+      {"trailing_dot_skipped",
+       {},
+       "example.",
+       ips({"1.1.1.1"}),
+       FallbackHost{"1.1.1.1", S::GlobalAddress}},
+      {"global_v6_after_private_v4",
+       {},
+       "",
+       ips({"192.168.1.2", "fd00::1", "2a01:4f8::1"}),
+       FallbackHost{"2a01:4f8::1", S::GlobalAddress}},
+      {"shared_and_documentation_space_not_global",
+       {},
+       "",
+       ips({"100.64.0.1", "192.0.2.2", "2001:db8::1", "172.16.0.1"}),
+       FallbackHost{"100.64.0.1", S::OtherAddress}},
+      {"private_when_nothing_global", {}, "", lan, FallbackHost{"10.0.0.5", S::OtherAddress}},
+      {"only_loopback_and_link_local",
+       {},
+       "",
+       ips({"127.0.0.1", "::1", "fe80::1", "169.254.1.1"}),
+       std::nullopt},
+      {"nothing", {}, "", {}, std::nullopt},
+  };
+  for (const auto& c : cases) {
+    const auto got = choose_fallback_host(c.external_ips, c.fqdn, c.interfaces);
+    ASSERT_EQ(got.has_value(), c.expect.has_value()) << c.name;
+    if (!got) continue;
+    EXPECT_EQ(got->host, c.expect->host) << c.name;
+    EXPECT_EQ(got->source, c.expect->source) << c.name;
+  }
+}
+
+// The gatherers answer on any host (values differ; no crash, no wildcard, no empty address).
+TEST(AdvertisedUris, ThisHostGatherers) {
+  for (const auto& ip : this_host_addresses()) EXPECT_FALSE(ip.is_unspecified());
+  const auto fqdn = this_host_fqdn();
+  EXPECT_LE(fqdn.size(), 1025u);
 }
 
 }  // namespace
