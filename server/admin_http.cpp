@@ -79,21 +79,33 @@ long next_code_point(std::string_view s, std::size_t& i) noexcept {
   return cp;
 }
 
-// The query parameters the credential endpoint reads (percent-decoded), and the API key from
-// "Authorization: Bearer" (which wins over ?key=).
+// The admin API key a request presents: "Authorization: Bearer KEY", else ?key=KEY
+// (percent-decoded).
+std::string presented_key(const boost::urls::url_view& target, const Request& req) {
+  if (auto auth = req[http::field::authorization]; auth.starts_with("Bearer "))
+    return std::string(auth.substr(7));
+  std::string key;
+  for (auto p : target.params())
+    if (p.key == "key") key = p.value;
+  return key;
+}
+
+bool authorized(const boost::urls::url_view& target, const Request& req,
+                const config::Config& config) {
+  return config.admin_api_key && key_matches(presented_key(target, req), *config.admin_api_key);
+}
+
+// The query parameters the credential endpoint reads (percent-decoded).
 struct CredentialQuery {
-  std::string key, username, service;
+  std::string username, service;
 };
 
-CredentialQuery read_credential_query(const boost::urls::url_view& target, const Request& req) {
+CredentialQuery read_credential_query(const boost::urls::url_view& target) {
   CredentialQuery q;
   for (auto p : target.params()) {
-    if (p.key == "key") q.key = p.value;
     if (p.key == "username") q.username = p.value;
     if (p.key == "service") q.service = p.value;
   }
-  if (auto auth = req[http::field::authorization]; auth.starts_with("Bearer "))
-    q.key = std::string(auth.substr(7));
   return q;
 }
 
@@ -128,9 +140,9 @@ Response route_metrics(const Request& req, const AdminHooks& hooks) {
 Response route_credentials(const Request& req, const boost::urls::url_view& target,
                            const config::Config& config, const AdminHooks& hooks,
                            std::chrono::system_clock::time_point now) {
-  const CredentialQuery q = read_credential_query(target, req);
-  if (!key_matches(q.key, *config.admin_api_key))
+  if (!authorized(target, req, config))
     return json_error(http::status::unauthorized, "missing or wrong API key", req);
+  const CredentialQuery q = read_credential_query(target);
   if (!q.service.empty() && q.service != "turn")
     return json_error(http::status::bad_request, "service must be turn", req);
   if (const auto bad = check_credential_user(q.username); !bad.empty())
@@ -147,6 +159,60 @@ Response route_credentials(const Request& req, const boost::urls::url_view& targ
                       config.credential_uris.empty() ? config::advertised_turn_uris(config)
                                                      : config.credential_uris),
       req);
+}
+
+constexpr std::string_view kAllocationsPath = "/api/v1/allocations";
+
+// GET /api/v1/allocations: every live allocation of every shard, uncapped: about 350 bytes of
+// JSON each plus about 100 per permission or channel (10,000 allocations at the default limit of
+// 64 of each make 70 MB, tested in tests/unit/server/admin_sessions_test.cpp); kRequestDeadline
+// bounds a slow reader. Only a holder of the API key can ask.
+Response route_list_allocations(const Request& req, const boost::urls::url_view& target,
+                                const config::Config& config, const AdminHooks& hooks) {
+  if (!authorized(target, req, config))
+    return json_error(http::status::unauthorized, "missing or wrong API key", req);
+  auto list = hooks.allocations ? hooks.allocations() : std::nullopt;
+  if (!list)
+    return json_error(http::status::service_unavailable, "a shard did not answer, try again", req);
+  boost::json::object body;
+  body["count"] = list->size();
+  body["allocations"] = std::move(*list);
+  return text(http::status::ok, boost::json::serialize(body) + "\n", req, kJson);
+}
+
+// DELETE /api/v1/allocations?user=NAME: closes the allocations whose USERNAME is NAME or whose
+// REST user id is NAME (an operator's kick). One user per request: a second user= is a 400
+// rather than a guess at which one was meant.
+Response route_close_user(const Request& req, const boost::urls::url_view& target,
+                          const config::Config& config, const AdminHooks& hooks) {
+  if (!authorized(target, req, config))
+    return json_error(http::status::unauthorized, "missing or wrong API key", req);
+  std::optional<std::string> user;
+  for (auto p : target.params()) {
+    if (p.key != "user") continue;
+    if (user) return json_error(http::status::bad_request, "give user=NAME once", req);
+    user = p.value;
+  }
+  if (!user || user->empty() || user->size() > kMaxCredentialUser)
+    return json_error(http::status::bad_request, "need user=NAME (1-256 bytes)", req);
+  if (const auto bad = check_credential_user(*user); !bad.empty())
+    return json_error(http::status::bad_request, bad, req);
+  const auto closed = hooks.close_user ? hooks.close_user(*user) : std::nullopt;
+  if (!closed)
+    return json_error(http::status::service_unavailable,
+                      "a shard did not answer, try again (some allocations may be closed)", req);
+  boost::json::object body;
+  body["user"] = *user;
+  body["closed"] = *closed;
+  return text(http::status::ok, boost::json::serialize(body) + "\n", req, kJson);
+}
+
+// 405 with the methods the path allows (RFC 9110 §15.5.6).
+Response method_not_allowed(const Request& req, bool allows_delete) {
+  Response r = text(http::status::method_not_allowed,
+                    allows_delete ? "only GET and DELETE\n" : "only GET\n", req);
+  r.set(http::field::allow, allows_delete ? "GET, DELETE" : "GET");
+  return r;
 }
 
 constexpr int kMaxRequestsPerConnection = 100;        // bounded keep-alive
@@ -200,14 +266,18 @@ void limit_admin_parser(AdminParser& parser) {
 AdminResponse handle_admin_request(const AdminRequest& req, const config::Config& config,
                                    const AdminHooks& hooks,
                                    std::chrono::system_clock::time_point now) {
-  if (req.method() != http::verb::get)
-    return text(http::status::method_not_allowed, "only GET\n", req);
   auto target = boost::urls::parse_origin_form(req.target());
+  // The API routes exist only with an admin.api_key.
+  const bool sessions = target && config.admin_api_key && target->path() == kAllocationsPath;
+  if (sessions && req.method() == http::verb::delete_)
+    return route_close_user(req, *target, config, hooks);
+  if (req.method() != http::verb::get) return method_not_allowed(req, sessions);
   if (!target) return text(http::status::not_found, "not found\n", req);
   const auto path = target->path();
   if (path == "/healthz") return route_healthz(req);
   if (path == "/readyz") return route_readyz(req, hooks);
   if (path == "/metrics") return route_metrics(req, hooks);
+  if (sessions) return route_list_allocations(req, *target, config, hooks);
   if (path == "/api/v1/turn-credentials" && config.admin_api_key)
     return route_credentials(req, *target, config, hooks, now);
   return text(http::status::not_found, "not found\n", req);

@@ -1,6 +1,8 @@
-// The admin listener (loopback by default): Prometheus /metrics, /healthz, /readyz and the
-// TURN REST API credential endpoint (draft-uberti-behave-turn-rest §2.1), on the control
-// thread. Shards are only read through their relaxed counters.
+// The admin listener (loopback by default): Prometheus /metrics, /healthz, /readyz, and behind
+// admin.api_key the TURN REST API credential endpoint (draft-uberti-behave-turn-rest §2.1) and
+// the sessions API (GET /api/v1/allocations lists, DELETE /api/v1/allocations?user=NAME
+// closes), on the control thread. Shards are read through their relaxed counters, and asked
+// for their allocations through the hooks (which wait for them, bounded).
 //
 // Request handling is a pure function of (request, config, hooks, now) -> response:
 // `handle_admin_request`, one small function per route. `AdminHttp::serve` only reads and
@@ -40,7 +42,7 @@ struct AdminHooks {
 using AdminRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using AdminResponse = boost::beast::http::response<boost::beast::http::string_body>;
 
-/// Request bodies larger than this are refused by the parser (GET needs none).
+/// Request bodies larger than this are refused by the parser (GET and DELETE need none).
 inline constexpr std::size_t kAdminBodyLimit = 8192;
 /// Request lines and headers larger than this are refused by the parser (Beast's default).
 inline constexpr std::uint32_t kAdminHeaderLimit = 8192;
@@ -52,15 +54,18 @@ void limit_admin_parser(AdminParser& parser);
 /// Longest user name the credential endpoint mints for (bytes).
 inline constexpr std::size_t kMaxCredentialUser = 256;
 
-/// The answer to one request: 200, 400, 401, 404, 405 or 503, never a throw for any input.
-/// JSON bodies (content type application/json) always parse. `now` stamps minted credentials;
-/// their "uris" are admin.credential_uris, else config::advertised_turn_uris (as `turnctl mint`).
+/// The answer to one request: 200, 400, 401, 404, 405 (with Allow) or 503, never a throw for
+/// any input. JSON bodies (content type application/json) always parse. `now` stamps minted
+/// credentials; their "uris" are admin.credential_uris, else config::advertised_turn_uris (as
+/// `turnctl mint`). Without admin.api_key the /api/v1/ routes are 404. GET /api/v1/allocations
+/// answers {"allocations": [allocation_json.hpp objects], "count": N}, all of them (no cap);
+/// DELETE /api/v1/allocations?user=NAME answers {"user": NAME, "closed": N}.
 AdminResponse handle_admin_request(const AdminRequest& req, const config::Config& config,
                                    const AdminHooks& hooks,
                                    std::chrono::system_clock::time_point now);
 
-/// Why `user` cannot be put in a credential (empty, longer than kMaxCredentialUser, not UTF-8,
-/// or with a control character: C0, DEL, C1), or "" when it can.
+/// Why `user` cannot be put in a credential or named in a kick (empty, longer than
+/// kMaxCredentialUser, not UTF-8, or with a control character: C0, DEL, C1), or "" when it can.
 std::string_view check_credential_user(std::string_view user) noexcept;
 
 class AdminHttp {

@@ -2,6 +2,8 @@
 
 #include <boost/json/array.hpp>
 
+#include "server/log_text.hpp"
+
 namespace turnd::server {
 
 namespace {
@@ -14,8 +16,8 @@ boost::json::object describe(const Allocation& a, const EventClock& now) {
   const SteadyTime t = now.steady();
   boost::json::object o;
   o["id"] = a.id;
-  o["username"] = a.username;
-  o["user"] = a.quota_user;
+  o["username"] = to_valid_utf8(a.username);  // a client's bytes: JSON readers want UTF-8
+  o["user"] = to_valid_utf8(a.quota_user);
   o["transport"] = std::string(to_string(a.five_tuple.transport));
   o["client"] = a.five_tuple.client.to_string();
   o["server"] = a.five_tuple.server.to_string();

@@ -14,7 +14,7 @@ namespace turnd::server {
 /// age_seconds, expires_in_seconds, credential_expires (unix seconds or null),
 /// permissions [{peer, expires_in_seconds}], channels [{number, peer, expires_in_seconds}],
 /// to_peer {packets, bytes}, from_peer {packets, bytes}. Client-chosen text (username) is
-/// carried as a JSON string, escaped by the serializer.
+/// carried as a JSON string, escaped by the serializer, bytes that are not UTF-8 as U+FFFD.
 boost::json::object describe(const Allocation& a, const EventClock& now);
 
 }  // namespace turnd::server

@@ -109,6 +109,20 @@ std::string escape_for_json(std::string_view text) {
   return out;
 }
 
+std::string to_valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto [cp, len] = decode_utf8(text, i);
+    if (cp == kInvalid)
+      out += "\xEF\xBF\xBD";  // U+FFFD
+    else
+      out.append(text.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
 std::string escape_controls(std::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -29,6 +29,11 @@ std::string escape_for_log(std::string_view text);
 /// bytes that are not valid UTF-8 replaced by \ufffd, U+2028/U+2029 escaped.
 std::string escape_for_json(std::string_view text);
 
+/// `text` with each byte that is not part of valid UTF-8 replaced by U+FFFD: client-chosen text
+/// for a Boost.JSON value (its serializer escapes controls but copies other bytes as they are),
+/// so the document stays valid UTF-8 for every reader (server/allocation_json.cpp).
+std::string to_valid_utf8(std::string_view text);
+
 /// Control bytes (< 0x20, 0x7f) as \xHH, everything else unchanged: applied to every text-mode
 /// message, so a call site that forgot `logsafe` still cannot start a new line.
 std::string escape_controls(std::string_view text);

@@ -191,6 +191,17 @@ ADMIN = {
     "creds_no_key_configured": http(6, b"GET /api/v1/turn-credentials?username=a&key=x HTTP/1.1\r\n\r\n"),
     "absolute_target": http(7, b"GET http://x/healthz HTTP/1.1\r\n\r\n"),
     "chunked": http(7, b"GET /healthz HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+    "sessions_list": http(7, b"GET /api/v1/allocations HTTP/1.1\r\nAuthorization: Bearer " + API_KEY
+                          + b"\r\n\r\n"),
+    "sessions_list_no_answer": http(15, b"GET /api/v1/allocations?key=" + API_KEY + b" HTTP/1.1\r\n\r\n"),
+    "sessions_kick": http(7, b"DELETE /api/v1/allocations?user=alice HTTP/1.1\r\nAuthorization: Bearer "
+                          + API_KEY + b"\r\n\r\n"),
+    "sessions_kick_twice": http(7, b"DELETE /api/v1/allocations?user=alice&user=bob&key=" + API_KEY
+                                + b" HTTP/1.1\r\n\r\n"),
+    "sessions_kick_control": http(7, b"DELETE /api/v1/allocations?user=a%1b[2J&key=" + API_KEY
+                                  + b" HTTP/1.1\r\n\r\n"),
+    "sessions_kick_no_key": http(7, b"DELETE /api/v1/allocations?user=alice HTTP/1.1\r\n\r\n"),
+    "sessions_put": http(7, b"PUT /api/v1/allocations HTTP/1.1\r\nContent-Length: 0\r\n\r\n"),
 }
 
 # fuzz_dispatcher programs: op byte = client << 4 | opcode (0 allocate, 1 bad allocate,

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 #include <random>
 
 namespace turnd::server {
@@ -128,6 +130,27 @@ TEST(EscapeForJson, RandomBytesAlwaysParseAndValidUtf8RoundTrips) {
   for (int i = 0; i < 20000; ++i) {
     const auto s = random_bytes(rng, i % 2 == 0);
     const auto doc = "\"" + escape_for_json(s) + "\"";
+    boost::system::error_code ec;
+    const auto v = boost::json::parse(doc, ec);
+    ASSERT_FALSE(ec) << doc;
+    if (escape_for_log(s).find("\\x") == std::string::npos && s.find("\\x") == std::string::npos) {
+      EXPECT_EQ(std::string(v.as_string()), s) << doc;  // valid UTF-8 comes back unchanged
+    }
+  }
+}
+
+// Client bytes as a Boost.JSON value (the admin allocation list): always a document that
+// parses, valid UTF-8 unchanged, each invalid byte one U+FFFD.
+TEST(ToValidUtf8, JsonValueOfRandomBytesParses) {
+  EXPECT_EQ(to_valid_utf8("Zo\xc3\xab\x1b"), "Zo\xc3\xab\x1b");
+  EXPECT_EQ(to_valid_utf8("a\xff\xc0\xaf"
+                          "b"),
+            "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+            "b");
+  std::mt19937 rng{11};
+  for (int i = 0; i < 20000; ++i) {
+    const auto s = random_bytes(rng, i % 2 == 0);
+    const auto doc = boost::json::serialize(boost::json::value(to_valid_utf8(s)));
     boost::system::error_code ec;
     const auto v = boost::json::parse(doc, ec);
     ASSERT_FALSE(ec) << doc;
