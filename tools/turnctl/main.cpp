@@ -1,5 +1,6 @@
-// turnctl: the operator's command line for turnd (credentials, secrets, config checks). It
-// reads the same config file as turnd, so it finds Redis and the realm by itself.
+// turnctl: the operator's command line for turnd (credentials, secrets, config checks, live
+// sessions). It reads the same config file as turnd, so it finds Redis, the realm and the
+// admin listener by itself.
 // Exit status: 0 ok, 1 the command failed, 2 the command line is wrong.
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -11,7 +12,7 @@
 int main(int argc, char** argv) {
   using namespace turnd::turnctl;
   Context ctx;
-  CLI::App app{"turnctl - manage turnd credentials and configuration", "turnctl"};
+  CLI::App app{"turnctl - manage turnd credentials, configuration and sessions", "turnctl"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("turnctl ") + turnd::kVersion);
   app.fallthrough();  // global options may follow the subcommand: turnctl mint --config F
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   add_user_commands(app, ctx);
   add_mint_command(app, ctx);
   add_check_config_command(app, ctx);
+  add_sessions_commands(app, ctx);
 
   try {
     app.parse(argc, argv);
