@@ -48,6 +48,11 @@ struct Config {
   std::string log_level = "info";  ///< trace|debug|info|warn|error|critical|off
   LogFormat log_format = LogFormat::Text;
   std::string software = "turnd";  ///< SOFTWARE attribute value; "" = do not send
+  /// SIGTERM drain: how long existing allocations may go on relaying; 0 = exit at once.
+  std::chrono::seconds shutdown_grace{30};
+  /// While draining, a new Allocate is redirected here (300 ALTERNATE-SERVER, the first of
+  /// the client's address family) instead of refused with 508.
+  std::vector<protocol::TransportAddress> alternate_servers;
 
   // auth
   std::vector<StaticUser> users;

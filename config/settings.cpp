@@ -110,6 +110,34 @@ constexpr std::array kSettings = {
         .set = [](Config& c, std::string_view t) { return assign(c.software, parse_software(t)); },
     },
     Setting{
+        .key = "shutdown_grace",
+        .flag = "--shutdown-grace",
+        .metavar = "DURATION",
+        .example = "30s",
+        .help = "On SIGTERM, let existing allocations relay this long, 0 = exit at once "
+                "(default 30s)",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.shutdown_grace, parse_duration(t, seconds{0}, kOneHour));
+            },
+    },
+    Setting{
+        .key = "alternate_servers",
+        .flag = "--alternate-server",
+        .metavar = "ADDR:PORT",
+        .example = "192.0.2.10:3478",
+        .help = "While draining, send new Allocate requests here (300 ALTERNATE-SERVER; "
+                "repeatable)",
+        .shape = Shape::List,
+        .set = [](Config& c, std::string_view t) -> std::string {
+          auto address = parse_endpoint(t);
+          if (address && (address->ip.is_unspecified() || address->port == 0))
+            return "expected a reachable address and port, e.g. 192.0.2.10:3478";
+          return append(c.alternate_servers, std::move(address));
+        },
+        .clear = [](Config& c) { c.alternate_servers.clear(); },
+    },
+    Setting{
         .key = "auth.users",
         .flag = "--user",
         .metavar = "NAME:PASSWORD",
