@@ -284,7 +284,7 @@ AdminResponse handle_admin_request(const AdminRequest& req, const config::Config
 }
 
 AdminHttp::AdminHttp(asio::io_context& io, const config::Config& config, AdminHooks hooks)
-    : acceptor_(io), config_(config), hooks_(std::move(hooks)) {
+    : acceptor_(io), config_(&config), hooks_(std::move(hooks)) {
   sockaddr_storage ss;
   const socklen_t len = io::to_sockaddr(*config.admin_listen, ss);
   tcp::endpoint ep;
@@ -325,7 +325,7 @@ asio::awaitable<void> AdminHttp::serve(tcp::socket socket) {
     auto req = co_await read_request(stream, buffer);
     if (!req) break;
     const Response res =
-        handle_admin_request(*req, config_, hooks_, std::chrono::system_clock::now());
+        handle_admin_request(*req, *config_, hooks_, std::chrono::system_clock::now());
     if (!co_await write_response(stream, res)) break;
   }
   close_connection(stream);

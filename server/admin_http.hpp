@@ -74,13 +74,17 @@ class AdminHttp {
   AdminHttp(boost::asio::io_context& io, const config::Config& config, AdminHooks hooks);
   void start();
   void stop();
+  /// A reload's config (admin key, credential TTL and URIs) for the requests that follow; on
+  /// the control thread, which also serves the requests, so none is half-way through. The
+  /// caller keeps `config` alive until the next set_config.
+  void set_config(const config::Config& config) noexcept { config_ = &config; }
 
  private:
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
 
   boost::asio::ip::tcp::acceptor acceptor_;
-  const config::Config& config_;
+  const config::Config* config_;  // the running config: start-up, then each reload's
   AdminHooks hooks_;
 };
 

@@ -14,6 +14,13 @@ ConnectionLimiter::Verdict ConnectionLimiter::acquire(const protocol::IpAddress&
   return Verdict::Ok;
 }
 
+void ConnectionLimiter::set_limits(unsigned per_source, unsigned total, bool limit_loopback) {
+  std::lock_guard lock{mutex_};
+  per_source_ = per_source;
+  total_limit_ = total;
+  limit_loopback_ = limit_loopback;
+}
+
 void ConnectionLimiter::release(const protocol::IpAddress& source) noexcept {
   std::lock_guard lock{mutex_};
   auto it = by_source_.find(SourceKey::of(source));

@@ -23,9 +23,11 @@ class ConnectionLimiter final : public io::ConnectionLimits {
   Verdict acquire(const protocol::IpAddress& source) override;
   void release(const protocol::IpAddress& source) noexcept override;
   unsigned open() const noexcept { return total_.load(std::memory_order_relaxed); }
+  /// A reload's new limits; open connections stay, new ones are counted against these.
+  void set_limits(unsigned per_source, unsigned total, bool limit_loopback);
 
  private:
-  unsigned per_source_, total_limit_;
+  unsigned per_source_, total_limit_;  // guarded by mutex_, like by_source_
   bool limit_loopback_;
   std::atomic<unsigned> total_{0};
   std::mutex mutex_;

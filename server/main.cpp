@@ -100,7 +100,10 @@ int main(int argc, char** argv) {
       run_secret_file = generate_run_secret(cl.config);
       run_secret = cl.config.auth_secrets.front();
     }
-    server::Server{std::move(cl.config)}.run();
+    // SIGHUP reads the same command line again (the file and the flags on top of it).
+    server::ConfigSource source{std::vector<std::string>(argv + 1, argv + argc), std::nullopt};
+    if (!run_secret.empty()) source.generated_secret = run_secret;
+    server::Server{std::move(cl.config), std::move(source)}.run();
   } catch (const std::exception& e) {
     if (run_secret_file) config::remove_run_secret(*run_secret_file, run_secret);
     return fail_logged(log_format, e);

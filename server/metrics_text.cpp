@@ -111,6 +111,13 @@ std::string render_metrics(std::span<const ShardCounters* const> shards, const P
   out += fmt::format("turnd_relay_ports_in_use {}\n", g.relay_ports_in_use);
   family(out, "turnd_relay_ports_capacity", "gauge", "Size of the relay port range.");
   out += fmt::format("turnd_relay_ports_capacity {}\n", g.relay_ports_capacity);
+  family(out, "turnd_config_reloads_total", "counter",
+         "Configuration reloads (SIGHUP): applied, or refused for an error in the file.");
+  out += fmt::format("turnd_config_reloads_total{{result=\"applied\"}} {}\n", g.reloads_applied);
+  out += fmt::format("turnd_config_reloads_total{{result=\"refused\"}} {}\n", g.reloads_refused);
+  family(out, "turnd_draining", "gauge",
+         "1 while draining after SIGTERM: new allocations refused, existing ones go on.");
+  out += fmt::format("turnd_draining {}\n", g.draining ? 1 : 0);
   if (g.redis_up >= 0) {
     family(out, "turnd_redis_up", "gauge", "1 when the Redis credential store is reachable.");
     out += fmt::format("turnd_redis_up {}\n", g.redis_up);

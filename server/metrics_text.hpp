@@ -15,6 +15,9 @@ struct ProcessGauges {
   int redis_up = -1;  // -1: no Redis configured
   unsigned shards = 0;
   unsigned tcp_connections = 0;
+  std::uint64_t reloads_applied = 0;  // SIGHUP reloads, by outcome
+  std::uint64_t reloads_refused = 0;
+  bool draining = false;
 };
 
 std::string render_metrics(std::span<const ShardCounters* const> shards, const ProcessGauges& g);

@@ -28,13 +28,19 @@ std::uint64_t mix(std::uint64_t x) noexcept {
 
 SourceReplyLimiter::SourceReplyLimiter(unsigned per_second, SteadyClock::time_point epoch)
     : epoch_(epoch) {
-  if (per_second == 0) return;
-  interval_ns_ = kNanosPerSecond / per_second;
-  tolerance_ns_ = interval_ns_ * (2 * static_cast<std::int64_t>(per_second) - 1);
   if (RAND_bytes(reinterpret_cast<unsigned char*>(keys_.data()), sizeof keys_) != 1)
     for (std::size_t i = 0; i < kRows; ++i)
       keys_[i] = mix(static_cast<std::uint64_t>(epoch_.time_since_epoch().count()) + i);
+  // Allocated even when off, so that a reload can turn the limit on.
   tat_ = std::make_unique<std::atomic<std::int64_t>[]>(kRows * kBucketsPerRow);
+  set_rate(per_second);
+}
+
+void SourceReplyLimiter::set_rate(unsigned per_second) noexcept {
+  const std::uint64_t interval = per_second == 0 ? 0 : kNanosPerSecond / per_second;
+  const std::uint64_t burst = 2 * static_cast<std::uint64_t>(per_second) - (per_second ? 1 : 0);
+  rate_.store(interval | (std::min<std::uint64_t>(burst, 0xFFFFFFFF) << 32),
+              std::memory_order_relaxed);
 }
 
 std::size_t SourceReplyLimiter::bucket(std::size_t row, std::uint64_t key_bits,
@@ -45,7 +51,10 @@ std::size_t SourceReplyLimiter::bucket(std::size_t row, std::uint64_t key_bits,
 
 bool SourceReplyLimiter::allow(const protocol::IpAddress& source,
                                SteadyClock::time_point now) noexcept {
-  if (!tat_) return true;
+  const std::uint64_t rate = rate_.load(std::memory_order_relaxed);
+  const auto interval_ns = static_cast<std::int64_t>(rate & 0xFFFFFFFF);
+  if (interval_ns == 0) return true;
+  const std::int64_t tolerance_ns = interval_ns * static_cast<std::int64_t>(rate >> 32);
   const SourceKey key = SourceKey::of(source);
   const std::int64_t t = since(epoch_, now);
   std::array<std::atomic<std::int64_t>*, kRows> cells;
@@ -54,8 +63,8 @@ bool SourceReplyLimiter::allow(const protocol::IpAddress& source,
   std::int64_t tat = cells[0]->load(std::memory_order_relaxed);
   for (std::size_t row = 1; row < kRows; ++row)
     tat = std::min(tat, cells[row]->load(std::memory_order_relaxed));
-  if (tat - t > tolerance_ns_) return false;
-  const std::int64_t next = std::max(tat, t) + interval_ns_;
+  if (tat - t > tolerance_ns) return false;
+  const std::int64_t next = std::max(tat, t) + interval_ns;
   for (auto* cell : cells) {  // conservative update: raise each bucket to `next` at least
     std::int64_t seen = cell->load(std::memory_order_relaxed);
     while (seen < next && !cell->compare_exchange_weak(seen, next, std::memory_order_relaxed)) {

@@ -31,6 +31,8 @@ class SourceReplyLimiter {
   /// `epoch`: a time of the clock that `allow` will be given, at or before its first call.
   SourceReplyLimiter(unsigned per_second, SteadyClock::time_point epoch);
   bool allow(const protocol::IpAddress& source, SteadyClock::time_point now) noexcept;
+  /// A reload's new rate (0 = no limit); any thread.
+  void set_rate(unsigned per_second) noexcept;
 
   static constexpr std::size_t kRows = 3;
   static constexpr std::size_t kBucketsPerRow = 1 << 17;  // 3 rows x 128 Ki x 8 bytes = 3 MiB
@@ -38,7 +40,9 @@ class SourceReplyLimiter {
  private:
   std::size_t bucket(std::size_t row, std::uint64_t key_bits, bool v6) const noexcept;
 
-  std::int64_t interval_ns_ = 0, tolerance_ns_ = 0;
+  // One word, so a reload changes the rate and its burst together: interval in the low 32
+  // bits (ns, at most 1 s), burst (replies) in the high 32; 0 = no limit.
+  std::atomic<std::uint64_t> rate_{0};
   SteadyClock::time_point epoch_;
   std::array<std::uint64_t, kRows> keys_{};
   std::unique_ptr<std::atomic<std::int64_t>[]> tat_;  // theoretical arrival times, ns
@@ -51,6 +55,8 @@ class ReplyByteBudget {
   /// `epoch` as for SourceReplyLimiter.
   ReplyByteBudget(std::uint64_t bytes_per_second, SteadyClock::time_point epoch);
   bool allow(std::size_t bytes, SteadyClock::time_point now) noexcept;
+  /// A reload's new rate (this shard's thread).
+  void set_rate(std::uint64_t bytes_per_second) noexcept { rate_ = bytes_per_second; }
 
  private:
   std::uint64_t rate_ = 0;

@@ -13,6 +13,10 @@
 #include "server/admin_http.hpp"
 #include "server/log_text.hpp"
 #include "server/metrics_text.hpp"
+#include "server/service_notify.hpp"
+#include "config/cli.hpp"
+#include "config/reload.hpp"
+#include "config/embedded_default.hpp"
 
 namespace turnd::server {
 
@@ -49,6 +53,9 @@ std::string Server::metrics() const {
   g.redis_up = redis_up_.load();
   g.shards = static_cast<unsigned>(shards_.size());
   g.tcp_connections = services_->connections.open();
+  g.reloads_applied = reloads_applied_;
+  g.reloads_refused = reloads_refused_;
+  g.draining = services_->draining.load();
   return render_metrics(counters, g);
 }
 
@@ -103,6 +110,7 @@ auth::CredentialsPtr Server::credentials() const {
 }
 
 std::unique_ptr<auth::redis::RedisStore> Server::start_redis() {
+  // Reads the start-up config: auth.redis and the realm are restart-only.
   if (!config_.redis) return nullptr;
   namespace r = auth::redis;
   redis_up_ = 0;
@@ -120,7 +128,7 @@ std::unique_ptr<auth::redis::RedisStore> Server::start_redis() {
   };
   callbacks.on_revoked = [this](const std::string& user) {
     spdlog::info("credential of user \"{}\" revoked: closing its allocations", logsafe(user));
-    for (auto& s : shards_) s->post_close_user(user, "closed: credential revoked");
+    for (auto& s : shards_) (void)s->post_close_user(user, "closed: credential revoked");
   };
   callbacks.on_state = [this](bool up) { redis_up_ = up ? 1 : 0; };
   callbacks.log = [](r::LogLevel level, const std::string& line) {
@@ -144,55 +152,185 @@ std::unique_ptr<auth::redis::RedisStore> Server::start_redis() {
   return store;
 }
 
-Server::Server(config::Config config) : config_(std::move(config)) {
+Server::Server(config::Config config, ConfigSource source)
+    : config_(std::move(config)), source_(std::move(source)) {
   if (config_.threads == 0) config_.threads = usable_cpus();
+}
+
+Server::~Server() = default;
+
+std::int64_t Server::live_allocations() const {
+  std::int64_t live = 0;
+  for (const auto& s : shards_) live += s->state().counters().allocations.load();
+  return live;
 }
 
 void Server::run() {
   raise_fd_limit();
-  // Install the handlers before any shard thread exists, so no thread dies of a default action.
-  boost::asio::io_context control;
-  boost::asio::signal_set signals{control, SIGINT, SIGTERM};
+  // Install the handlers before any shard thread exists, so no thread dies of a default action
+  // (SIGHUP's would end the process: systemctl reload must not kill it).
+  signals_.add(SIGINT);
+  signals_.add(SIGTERM);
+  signals_.add(SIGHUP);
   services_ = std::make_unique<SharedServices>(config_);
+  policy_ = services_->initial_policy;
   for (unsigned i = 0; i < config_.threads; ++i) {
     shards_.push_back(std::make_unique<Shard>(i, *services_));
     shards_.back()->open_listeners();
   }
   credentials_ = services_->credentials;
-  std::unique_ptr<AdminHttp> admin;
   if (config_.admin_listen) {
-    admin =
-        std::make_unique<AdminHttp>(control, config_,
-                                    AdminHooks{[this] { return metrics(); }, [] { return true; },
-                                               [this] { return credentials(); },
-                                               [this] { return describe_allocations(); },
-                                               [this](const std::string& user) {
-                                                 return close_user(user);
-                                               }});
-    admin->start();
+    admin_ = std::make_unique<AdminHttp>(
+        control_, policy_->config,
+        AdminHooks{[this] { return metrics(); },
+                   [this] { return !services_->draining.load(); },
+                   [this] { return credentials(); },
+                   [this] { return describe_allocations(); },
+                   [this](const std::string& user) { return close_user(user); }});
+    admin_->start();
   }
   // Everything that can fail at start (a bad Redis URL, a port in use) fails before any shard
   // thread exists, so the error reaches main as one line instead of std::terminate. Snapshots
   // the store posts now wait in the shards' queues until they run.
-  auto redis = start_redis();
+  redis_ = start_redis();
   for (auto& s : shards_) threads_.emplace_back([&s] { s->run(); });
   spdlog::info("turnd {} listening on udp+tcp {} with {} shard(s), realm \"{}\"", kVersion,
                describe_listen(config_), config_.threads, logsafe(config_.realm));
   if (config_.admin_listen)
     spdlog::info("admin HTTP on {} (/metrics, /healthz, /readyz{})",
                  config_.admin_listen->to_string(),
-                 config_.admin_api_key ? ", /api/v1/turn-credentials" : "");
-
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-    if (ec) return;
-    spdlog::info("signal {} received, stopping", sig);
-    if (redis) redis->stop();
-    for (auto& s : shards_) s->stop();
-    if (admin) admin->stop();
-  });
-  control.run();
+                 config_.admin_api_key ? ", /api/v1/turn-credentials, /api/v1/allocations" : "");
+  service::notify_ready();
+  service::notify_status("serving on " + describe_listen(config_));
+  wait_for_signal();
+  control_.run();
   for (auto& t : threads_) t.join();
   spdlog::info("turnd stopped");
+}
+
+void Server::wait_for_signal() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec || stopped_) return;
+    on_signal(sig);
+    if (!stopped_) wait_for_signal();
+  });
+}
+
+void Server::on_signal(int sig) {
+  if (sig == SIGHUP) {
+    reload();
+  } else if (sig == SIGTERM && !services_->draining.load()) {
+    begin_drain();
+  } else {
+    spdlog::info("{} received: stopping now", sig == SIGINT ? "SIGINT" : "second SIGTERM");
+    stop_now();
+  }
+}
+
+void Server::reload() {
+  service::notify_reloading();
+  const config::Config& running = policy_->config;
+  if (source_.args.empty()) {
+    spdlog::warn("SIGHUP: no command line to read the config from; nothing reloaded");
+    service::notify_ready();
+    return;
+  }
+  auto refuse = [this](const std::string& why) {
+    ++reloads_refused_;
+    spdlog::error("reload refused, still running on the previous config: {}", why);
+    service::notify_ready();
+  };
+  config::Config next;
+  try {
+    next = config::parse_command_line(source_.args).config;
+  } catch (const std::exception& e) {  // config::ConfigError: file:line: key: what and the fix
+    return refuse(e.what());
+  }
+  if (next.threads == 0) next.threads = usable_cpus();
+  for (const auto& key : config::restart_only_changes(running, next))
+    spdlog::warn("reload: {} changed in {}: it needs a restart; keeping the running value",
+                 key, next.source);
+  next = config::reloadable_part(running, std::move(next));
+  if (!config::has_credentials(next)) {
+    if (!source_.generated_secret)
+      return refuse(next.source +
+                    ": names no credentials (auth.users, auth.secrets, auth.secret_file, "
+                    "auth.redis); every Allocate would be refused");
+    next.auth_secrets = {*source_.generated_secret};  // the run secret turnctl already holds
+  }
+  apply(make_policy(std::move(next)));
+  ++reloads_applied_;
+  spdlog::info("configuration reloaded from {}", policy_->config.source);
+  service::notify_ready();
+}
+
+void Server::apply(PolicyPtr next) {
+  policy_ = std::move(next);
+  const config::Config& c = policy_->config;
+  for (auto& s : shards_) s->post_policy(policy_);
+  services_->quotas.set_limits(c.user_quota, c.total_quota);
+  services_->connections.set_limits(c.max_connections_per_source, c.max_connections,
+                                    c.limit_loopback);
+  services_->unauthenticated_replies.set_rate(c.max_unauthenticated_per_second);
+  spdlog::set_level(spdlog::level::from_str(c.log_level));
+  if (admin_) admin_->set_config(c);
+  auto statics = credentials_from(c);
+  if (redis_) {
+    redis_->set_static_credentials(*statics);  // merged with Redis's, then on_snapshot
+  } else {
+    {
+      std::lock_guard lock{credentials_mutex_};
+      credentials_ = statics;
+    }
+    for (auto& s : shards_) s->post_credentials(statics);
+  }
+}
+
+void Server::begin_drain() {
+  services_->draining = true;
+  service::notify_stopping();
+  const auto grace = policy_->config.shutdown_grace;
+  const auto live = live_allocations();
+  spdlog::info(
+      "SIGTERM received: draining (/readyz 503, new allocations {}); {} allocation(s) may go on "
+      "for up to {} s; SIGINT or a second SIGTERM stops at once",
+      policy_->config.alternate_servers.empty() ? "refused with 508"
+                                                : "sent to the alternate servers (300)",
+      live, grace.count());
+  service::notify_status("draining");
+  drain_deadline_ = std::chrono::steady_clock::now() + grace;
+  check_drained();
+}
+
+void Server::check_drained() {
+  if (stopped_) return;
+  const auto live = live_allocations();
+  if (live == 0) {
+    spdlog::info("drained: no allocation left");
+    return stop_now();
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= drain_deadline_) {
+    spdlog::info("shutdown grace over: closing the {} allocation(s) left", live);
+    return stop_now();
+  }
+  drain_timer_.expires_after(
+      std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds{200},
+                                                    drain_deadline_ - now));
+  drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) check_drained();
+  });
+}
+
+void Server::stop_now() {
+  if (stopped_) return;
+  stopped_ = true;
+  boost::system::error_code ec;
+  signals_.cancel(ec);  // the handlers stay installed: a late signal is queued, not fatal
+  drain_timer_.cancel();
+  if (redis_) redis_->stop();
+  for (auto& s : shards_) s->stop();
+  if (admin_) admin_->stop();
 }
 
 }  // namespace turnd::server

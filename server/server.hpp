@@ -1,34 +1,49 @@
-// The turnd process: N shards on N threads, plus the control thread (signals) that owns them.
+// The turnd process: N shards on N threads, plus the control thread that owns them and handles
+// signals (SIGHUP reload, SIGTERM drain, SIGINT stop), the admin listener and Redis callbacks.
 // Owner: the control thread (main); shards are reached only through Shard::post_*.
 #pragma once
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json/array.hpp>
-#include <optional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "auth/redis/redis_store.hpp"
 #include "config/config.hpp"
+#include "server/policy.hpp"
 #include "server/services.hpp"
 #include "server/shard.hpp"
 
-namespace turnd::auth::redis {
-class RedisStore;
-}
-
 namespace turnd::server {
+
+class AdminHttp;
 
 /// Number of shards when the config says 0: the CPUs this process may run on.
 unsigned usable_cpus() noexcept;
 
+/// Where the config came from, to read it again on SIGHUP.
+struct ConfigSource {
+  /// The command line after the program name; empty = reload keeps the running config.
+  std::vector<std::string> args;
+  /// The secret main generated because the config named no credentials: kept by a reload
+  /// whose config still names none.
+  std::optional<std::string> generated_secret;
+};
+
 class Server {
  public:
-  explicit Server(config::Config config);
+  explicit Server(config::Config config, ConfigSource source = {});
+  ~Server();
   /// Opens every socket of every shard (so a bad address fails before anything runs), starts
-  /// the shard threads and blocks until SIGINT or SIGTERM. Throws on start-up failure.
+  /// the shard threads and blocks until turnd stops (SIGINT, a second SIGTERM, the end of a
+  /// drain). Throws on start-up failure.
   void run();
 
  private:
@@ -39,13 +54,35 @@ class Server {
   std::optional<boost::json::array> describe_allocations();
   std::optional<std::size_t> close_user(const std::string& user);
 
-  config::Config config_;
+  void wait_for_signal();
+  void on_signal(int sig);
+  /// SIGHUP: read the config again and apply what a reload can change, or refuse it whole.
+  void reload();
+  void apply(PolicyPtr next);
+  /// SIGTERM: refuse new allocations, let the others go on for shutdown_grace, then stop.
+  void begin_drain();
+  void check_drained();
+  /// Stops everything now (idempotent): Redis, shards, admin, timers.
+  void stop_now();
+  std::int64_t live_allocations() const;
+
+  config::Config config_;  // the start-up config: what services_ and listeners were made from
+  ConfigSource source_;
+  PolicyPtr policy_;       // the running one (start-up, then each applied reload)
+  boost::asio::io_context control_;
+  boost::asio::signal_set signals_{control_};
+  boost::asio::steady_timer drain_timer_{control_};
+  std::chrono::steady_clock::time_point drain_deadline_;
   std::unique_ptr<SharedServices> services_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
+  std::unique_ptr<AdminHttp> admin_;
+  std::unique_ptr<auth::redis::RedisStore> redis_;
   mutable std::mutex credentials_mutex_;  // control plane only: admin HTTP and Redis threads
   auth::CredentialsPtr credentials_;
   std::atomic<int> redis_up_{-1};
+  std::uint64_t reloads_applied_ = 0, reloads_refused_ = 0;  // control thread
+  bool stopped_ = false;
 };
 
 }  // namespace turnd::server

@@ -9,25 +9,25 @@
 namespace turnd::server {
 
 QuotaRegistry::Verdict QuotaRegistry::acquire(const std::string& user) {
+  const unsigned total_limit = total_.load(std::memory_order_relaxed);
   unsigned seen = count_.load();
   do {
-    if (total_ != 0 && seen >= total_) return Verdict::TotalQuota;
+    if (total_limit != 0 && seen >= total_limit) return Verdict::TotalQuota;
   } while (!count_.compare_exchange_weak(seen, seen + 1));
-  if (per_user_ != 0) {
-    std::lock_guard lock{mutex_};
-    auto& n = by_user_[user];
-    if (n >= per_user_) {
-      --count_;
-      return Verdict::UserQuota;
-    }
-    ++n;
+  const unsigned per_user = per_user_.load(std::memory_order_relaxed);
+  std::lock_guard lock{mutex_};
+  auto& n = by_user_[user];
+  if (per_user != 0 && n >= per_user) {
+    if (n == 0) by_user_.erase(user);
+    --count_;
+    return Verdict::UserQuota;
   }
+  ++n;
   return Verdict::Ok;
 }
 
 void QuotaRegistry::release(const std::string& user) {
   --count_;
-  if (per_user_ == 0) return;
   std::lock_guard lock{mutex_};
   auto it = by_user_.find(user);
   if (it != by_user_.end() && --it->second == 0) by_user_.erase(it);
@@ -59,6 +59,8 @@ std::vector<protocol::IpAddress> host_addresses(const config::Config& c) {
   return out;
 }
 
+}  // namespace
+
 auth::CredentialsPtr credentials_from(const config::Config& c) {
   auto creds = std::make_shared<auth::Credentials>();
   creds->realm = c.realm;
@@ -67,7 +69,6 @@ auth::CredentialsPtr credentials_from(const config::Config& c) {
   creds->index_userhashes();
   return creds;
 }
-}  // namespace
 
 SharedServices::SharedServices(const config::Config& c, const Clock& clk)
     : config(c),

@@ -26,7 +26,8 @@ namespace turnd::server {
 
 /// Allocation counts per user and in total, for the configured quotas (0 = unlimited). `user`
 /// is the quota key: the user part of a REST username, so each new credential of one user does
-/// not bring a fresh quota.
+/// not bring a fresh quota. Counted per user even when that quota is off, so that a reload
+/// that turns it on counts the allocations already made.
 class QuotaRegistry {
  public:
   QuotaRegistry(unsigned per_user, unsigned total) : per_user_(per_user), total_(total) {}
@@ -36,13 +37,21 @@ class QuotaRegistry {
   Verdict acquire(const std::string& user);
   void release(const std::string& user);
   unsigned total() const noexcept { return count_.load(std::memory_order_relaxed); }
+  /// A reload's new quotas; allocations over them stay, new ones are refused.
+  void set_limits(unsigned per_user, unsigned total) noexcept {
+    per_user_.store(per_user, std::memory_order_relaxed);
+    total_.store(total, std::memory_order_relaxed);
+  }
 
  private:
-  unsigned per_user_, total_;
+  std::atomic<unsigned> per_user_, total_;
   std::atomic<unsigned> count_{0};
   std::mutex mutex_;
   std::unordered_map<std::string, unsigned> by_user_;
 };
+
+/// The config's own users and secrets as a credentials snapshot (Redis adds its own to it).
+auth::CredentialsPtr credentials_from(const config::Config& c);
 
 struct SharedServices {
   explicit SharedServices(const config::Config& config, const Clock& clock = system_clock());
@@ -64,6 +73,8 @@ struct SharedServices {
   /// Addresses of this host (interfaces, listen, relay and external IPs); loopback too.
   std::vector<protocol::IpAddress> own_addresses;
   std::atomic<std::uint64_t> next_allocation_id{0};
+  /// SIGTERM received: new allocations are refused (or redirected), existing ones go on.
+  std::atomic<bool> draining{false};
 
   /// A peer on this host that only live relayed addresses may be sent to: one of our addresses
   /// that no --allow-peer range of `filter` (the shard's current policy) opens explicitly.

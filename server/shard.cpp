@@ -45,8 +45,11 @@ std::future<std::size_t> Shard::post_close_user(std::string user, std::string re
 }
 
 void Shard::post_policy(PolicyPtr policy) {
-  boost::asio::post(io_,
-                    [this, p = std::move(policy)]() mutable { state_.set_policy(std::move(p)); });
+  boost::asio::post(io_, [this, p = std::move(policy)]() mutable {
+    for (auto& l : tcp_)
+      l->set_timeouts(p->config.first_message_timeout, p->config.connection_idle_timeout);
+    state_.set_policy(std::move(p));
+  });
 }
 
 std::future<boost::json::array> Shard::describe_allocations() {

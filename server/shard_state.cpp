@@ -2,6 +2,14 @@
 
 namespace turnd::server {
 
+namespace {
+// This shard's share of limits.max_unauthenticated_bytes_per_second (threads is restart-only,
+// so the shares of all shards keep adding up to the whole).
+std::uint64_t byte_share(const config::Config& c) {
+  return c.max_unauthenticated_bytes_per_second / std::max(1u, c.threads);
+}
+}  // namespace
+
 ShardState::ShardState(unsigned shard_id, boost::asio::io_context& io, SharedServices& services)
     : id_(shard_id),
       io_(io),
@@ -11,10 +19,14 @@ ShardState::ShardState(unsigned shard_id, boost::asio::io_context& io, SharedSer
       auth_(services.auth_options, services.credentials, services.nonces),
       allocations_(services, counters_, clock_, owner_),
       relay_(allocations_, services, sends_, counters_, clock_, policy_),
-      unauthenticated_bytes_(services.config.max_unauthenticated_bytes_per_second /
-                                 std::max(1u, services.config.threads),
-                             services.clock.steady()),
+      unauthenticated_bytes_(byte_share(services.config), services.clock.steady()),
       sweep_timer_(io) {}
+
+void ShardState::set_policy(PolicyPtr policy) noexcept {
+  TURND_ASSERT_OWNER(owner_);
+  policy_ = std::move(policy);
+  unauthenticated_bytes_.set_rate(byte_share(policy_->config));
+}
 
 void ShardState::sweep() {
   begin_event();

@@ -32,10 +32,7 @@ class ShardState {
   const config::Config& config() const noexcept { return policy_->config; }
   const Policy& policy() const noexcept { return *policy_; }
   /// Installs a reloaded policy (on this shard's thread, between events).
-  void set_policy(PolicyPtr policy) noexcept {
-    TURND_ASSERT_OWNER(owner_);
-    policy_ = std::move(policy);
-  }
+  void set_policy(PolicyPtr policy) noexcept;
   std::string_view software() const noexcept { return policy_->config.software; }
   SharedServices& services() noexcept { return services_; }
   auth::Authenticator& auth() noexcept { return auth_; }

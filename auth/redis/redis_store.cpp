@@ -80,7 +80,9 @@ void RedisStore::run() {
     auto ended = session(backoff);
     if (stopping_) break;
     if (!ended) set_state(false, ended.error().message);
+    apply_new_statics();
     pause(backoff);
+    apply_new_statics();
     backoff = std::min(backoff * 2, options_.backoff_max);
   }
 }
@@ -104,6 +106,7 @@ RedisResult<Done> RedisStore::session(std::chrono::milliseconds& backoff) {
     auto message = events->wait_message(std::max(wait, std::chrono::milliseconds{0}), wake_fd_);
     if (!message) return unexpected(message.error());
     if (stopping_) break;
+    apply_new_statics();
     bool due = SteadyClock::now() >= next_refresh;
     for (int i = 0; *message && i < kMaxCoalesced; ++i) {
       const auto event = parse_event(**message);
@@ -134,8 +137,38 @@ RedisResult<Done> RedisStore::reload(CredentialRepo& repo) {
   std::vector<std::string> problems = secrets->problems;
   problems.insert(problems.end(), users->problems.begin(), users->problems.end());
   report_problems(problems, true);
+  last_secrets_ = *secrets;
+  last_users_ = *users;
   publish(merge(options_.static_credentials, *secrets, std::move(*users)));
   return Done{};
+}
+
+void RedisStore::set_static_credentials(Credentials statics) {
+  statics.realm = options_.realm;
+  statics.index_userhashes();
+  {
+    std::lock_guard lock{statics_mutex_};
+    new_statics_ = std::move(statics);
+  }
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void RedisStore::apply_new_statics() {
+  // Quiet the fd first, then take the statics: a set_static_credentials after this leaves
+  // the fd readable again, so it is never lost. stop() re-checks stopping_ before any wait.
+  if (!stopping_) {
+    std::uint64_t drained = 0;
+    [[maybe_unused]] auto m = ::read(wake_fd_, &drained, sizeof drained);
+  }
+  std::optional<Credentials> statics;
+  {
+    std::lock_guard lock{statics_mutex_};
+    statics.swap(new_statics_);
+  }
+  if (!statics) return;
+  options_.static_credentials = std::move(*statics);
+  publish(merge(options_.static_credentials, last_secrets_, last_users_));
 }
 
 void RedisStore::publish(CredentialsPtr next) {
@@ -143,7 +176,9 @@ void RedisStore::publish(CredentialsPtr next) {
   // `next` to the shards, they may drop the last other reference to the old one at any time.
   const CredentialsPtr previous = std::exchange(current_, next);
   const Credentials& before = previous ? *previous : options_.static_credentials;
-  if (previous && next->secrets == before.secrets && next->minted == before.minted) return;
+  if (previous && next->secrets == before.secrets && next->minted == before.minted &&
+      next->users == before.users)
+    return;
   if (callbacks_.on_snapshot) callbacks_.on_snapshot(next);
   report(LogLevel::Info, "credentials loaded: " + summary(*next));
   const auto now = wall_now();

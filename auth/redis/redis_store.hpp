@@ -17,6 +17,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -65,6 +67,9 @@ class RedisStore {
   /// Stops and joins the thread; waits at most for the connect or command in progress
   /// (ClientOptions timeouts, 2 s by default). Idempotent.
   void stop();
+  /// A reload's config users and secrets: merged at once with the last Redis data (also while
+  /// Redis is down) and published if the snapshot changes; any thread.
+  void set_static_credentials(Credentials statics);
   /// Whether Redis is reachable right now; any thread.
   bool up() const noexcept { return up_.load(std::memory_order_relaxed); }
 
@@ -82,6 +87,8 @@ class RedisStore {
   void report_problems(const std::vector<std::string>& problems, bool complete);
   /// Sleeps for `d` unless stop() wakes it.
   void pause(std::chrono::milliseconds d);
+  /// Store thread: installs statics set by set_static_credentials, if any, and republishes.
+  void apply_new_statics();
 
   RedisStoreOptions options_;
   RedisStoreCallbacks callbacks_;
@@ -90,8 +97,12 @@ class RedisStore {
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> up_{false};
+  std::mutex statics_mutex_;
+  std::optional<Credentials> new_statics_;  ///< guarded by statics_mutex_
   // Store thread only:
   int state_ = -1;  ///< -1 unknown, 0 down, 1 up
+  SecretListing last_secrets_;  ///< what the last load found, to merge new statics with
+  UserListing last_users_;
   CredentialsPtr current_;
   std::set<std::string> reported_;  ///< problems already logged, to log each once
 };

@@ -3,6 +3,8 @@
 // `handle_allocate` reads as the RFC's numbered checks, then the creation of the allocation:
 //   1. authentication: done by the dispatcher before any TURN handler runs
 //   2. the 5-tuple already has an allocation: its retransmission cache, else 437
+//   -  draining (SIGTERM): 300 ALTERNATE-SERVER when one of the client's family is configured,
+//      else 508; allocations that exist go on (step 2 still answers their retransmissions)
 //   3. REQUESTED-TRANSPORT: 400 absent or malformed, 442 not UDP
 //   4. DONT-FRAGMENT: supported, remembered for the relay socket
 //   -  EVEN-PORT, RESERVATION-TOKEN and the two address-family attributes: 400 when malformed
@@ -54,6 +56,18 @@ struct AllocateOptions {
 
 // Step 2: the 5-tuple is in use. A retransmission of the Allocate that made the allocation gets
 // the same answer; anything else is 437 (Allocation Mismatch).
+// RFC 8489 §10: 300 (Try Alternate) names another server; signed like every error to an
+// authenticated request. Without one of the client's family: 508, as when the server is full.
+ByteSpan answer_draining(const TurnRequest& req, ShardState& shard, MutableByteSpan out) {
+  for (const auto& alternate : shard.config().alternate_servers) {
+    if (alternate.ip.family != req.ctx.client.ip.family) continue;
+    auto b = begin_error(req.msg, StunError::TryAlternate, out);
+    b.add(AlternateServer{alternate});
+    return finish_response(b, req.msg, shard.software(), signing_of(req));
+  }
+  return turn_error(req, StunError::InsufficientCapacity, shard, out);
+}
+
 ByteSpan answer_five_tuple_in_use(const Allocation& existing, const TurnRequest& req,
                                   ShardState& shard, MutableByteSpan out) {
   if (existing.last_transaction == req.msg.transaction_id() && !existing.last_response.empty())
@@ -287,6 +301,8 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
   const auto& config = shard.config();
   if (const Allocation* existing = table.find(req.five_tuple))  // step 2
     return answer_five_tuple_in_use(*existing, req, shard, out);
+  if (shard.services().draining.load(std::memory_order_relaxed))
+    return answer_draining(req, shard, out);
   const auto options = read_options(req.msg);  // steps 3-9
   if (!options) return turn_error(req, options.error(), shard, out);
   const auto primary_ip = relay_ip_for(options->primary, req.ctx, config);  // step 7

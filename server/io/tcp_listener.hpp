@@ -81,6 +81,11 @@ class TcpListener {
               MessageHandler& handler, StreamPolicy policy, ListenerCounters& counters);
   void start();
   void close() noexcept;
+  /// A reload's new timeouts: connections accepted from now on get them; open ones keep theirs.
+  void set_timeouts(std::chrono::seconds first_message, std::chrono::seconds idle) noexcept {
+    policy_.first_message_timeout = first_message;
+    policy_.idle_timeout = idle;
+  }
 
  private:
   boost::asio::awaitable<void> accept_loop();

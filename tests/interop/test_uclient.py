@@ -39,7 +39,7 @@ class Helper:
 
     def stop(self):
         if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
+            os.kill(self.proc.pid, signal.SIGINT)  # at once; SIGTERM would drain
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:

@@ -7,7 +7,7 @@ ServerConfig           what a test wants from the server, independent of the imp
 TurndProcess / CoturnProcess
                        start the server with a ServerConfig, wait until it answers a Binding over
                        UDP and accepts TCP, capture its output to a log file, stop it by PID
-                       (SIGTERM, SIGKILL after stop_timeout = 10 s) and fail when it crashed:
+                       (SIGINT, SIGKILL after stop_timeout = 10 s) and fail when it crashed:
                        killed by a signal other than the ones we sent, exited on its own, did not
                        stop within stop_timeout, or printed a sanitizer report (ERROR:
                        AddressSanitizer / LeakSanitizer, "runtime error:", ThreadSanitizer,
@@ -327,16 +327,17 @@ class ServerProcess:
         text = self.log_text().splitlines()
         return f"---- last {min(lines, len(text))} lines of {self.log_path} ----\n" + "\n".join(text[-lines:])
 
-    def stop(self, check: bool = True) -> None:
-        """SIGTERM by PID, SIGKILL after stop_timeout. With check, raise ServerCrashed when the
-        server died on its own before, was killed by another signal, did not stop within
-        stop_timeout, or printed a sanitizer report."""
+    def stop(self, check: bool = True, sig: int = signal.SIGINT) -> None:
+        """`sig` by PID (SIGINT: exit at once; SIGTERM drains for shutdown_grace), SIGKILL after
+        stop_timeout. With check, raise ServerCrashed when the server died on its own before,
+        was killed by another signal, did not stop within stop_timeout, or printed a sanitizer
+        report."""
         if self.proc is None:
             return
         died_early = self.proc.poll() is not None
         if not died_early:
             try:
-                os.kill(self.proc.pid, signal.SIGTERM)
+                os.kill(self.proc.pid, sig)
             except ProcessLookupError:
                 pass
             try:
@@ -353,15 +354,16 @@ class ServerProcess:
         rc = self.returncode
         problems = []
         if self.killed:
-            problems.append(f"did not exit within {self.stop_timeout:g} s of SIGTERM (SIGKILLed)")
+            problems.append(f"did not exit within {self.stop_timeout:g} s of "
+                            f"{signal.Signals(sig).name} (SIGKILLed)")
         if died_early:
             problems.append(f"exited on its own with status {describe_status(rc)} before the test stopped it")
-        elif rc is not None and rc < 0 and -rc not in (signal.SIGTERM, signal.SIGKILL):
+        elif rc is not None and rc < 0 and -rc not in (signal.SIGTERM, signal.SIGINT, signal.SIGKILL):
             problems.append(f"killed by {describe_status(rc)}")
         elif rc == -signal.SIGKILL and not self.killed:
             problems.append("killed by SIGKILL (not sent by the test)")
         elif rc not in (0, -signal.SIGTERM, 128 + signal.SIGTERM, -signal.SIGKILL):
-            problems.append(f"exit status {rc} after SIGTERM")
+            problems.append(f"exit status {rc} after {signal.Signals(sig).name}")
         text = self.log_text()
         problems += sanitizer_reports(text)
         self.crash = "; ".join(problems) or None
