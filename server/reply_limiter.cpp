@@ -3,6 +3,8 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <atomic>
+#include <new>
 
 #include "server/source_key.hpp"
 
@@ -32,7 +34,8 @@ SourceReplyLimiter::SourceReplyLimiter(unsigned per_second, SteadyClock::time_po
     for (std::size_t i = 0; i < kRows; ++i)
       keys_[i] = mix(static_cast<std::uint64_t>(epoch_.time_since_epoch().count()) + i);
   // Allocated even when off, so that a reload can turn the limit on.
-  tat_ = std::make_unique<std::atomic<std::int64_t>[]>(kRows * kBucketsPerRow);
+  tat_.reset(static_cast<std::int64_t*>(std::calloc(kRows * kBucketsPerRow, sizeof(std::int64_t))));
+  if (!tat_) throw std::bad_alloc();
   set_rate(per_second);
 }
 
@@ -57,17 +60,18 @@ bool SourceReplyLimiter::allow(const protocol::IpAddress& source,
   const std::int64_t tolerance_ns = interval_ns * static_cast<std::int64_t>(rate >> 32);
   const SourceKey key = SourceKey::of(source);
   const std::int64_t t = since(epoch_, now);
-  std::array<std::atomic<std::int64_t>*, kRows> cells;
+  std::array<std::int64_t*, kRows> cells;
   for (std::size_t row = 0; row < kRows; ++row) cells[row] = &tat_[bucket(row, key.bits, key.v6)];
   // Count-min: the source's own use is at most that of its least used bucket.
-  std::int64_t tat = cells[0]->load(std::memory_order_relaxed);
+  std::int64_t tat = std::atomic_ref{*cells[0]}.load(std::memory_order_relaxed);
   for (std::size_t row = 1; row < kRows; ++row)
-    tat = std::min(tat, cells[row]->load(std::memory_order_relaxed));
+    tat = std::min(tat, std::atomic_ref{*cells[row]}.load(std::memory_order_relaxed));
   if (tat - t > tolerance_ns) return false;
   const std::int64_t next = std::max(tat, t) + interval_ns;
-  for (auto* cell : cells) {  // conservative update: raise each bucket to `next` at least
-    std::int64_t seen = cell->load(std::memory_order_relaxed);
-    while (seen < next && !cell->compare_exchange_weak(seen, next, std::memory_order_relaxed)) {
+  for (auto* raw : cells) {  // conservative update: raise each bucket to `next` at least
+    std::atomic_ref cell{*raw};
+    std::int64_t seen = cell.load(std::memory_order_relaxed);
+    while (seen < next && !cell.compare_exchange_weak(seen, next, std::memory_order_relaxed)) {
     }
   }
   return true;
