@@ -50,6 +50,20 @@ TEST(ConnectionLimiter, LoopbackCountsOnlyAgainstTheTotalUnlessAsked) {
   EXPECT_EQ(strict.acquire(ip("127.0.0.1")), V::PerSource);
 }
 
+TEST(ConnectionLimiter, ReloadedLimitsApplyToNewConnections) {
+  ConnectionLimiter l{0, 0};
+  const auto a = *protocol::IpAddress::parse("192.0.2.1");
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(l.acquire(a), ConnectionLimiter::Verdict::Ok);
+  l.set_limits(2, 0, true);
+  EXPECT_EQ(l.acquire(a), ConnectionLimiter::Verdict::PerSource) << "3 open, 2 allowed";
+  l.release(a);
+  l.release(a);
+  EXPECT_EQ(l.acquire(a), ConnectionLimiter::Verdict::Ok);
+  l.set_limits(0, 2, true);
+  EXPECT_EQ(l.acquire(*protocol::IpAddress::parse("192.0.2.2")),
+            ConnectionLimiter::Verdict::Total);
+}
+
 TEST(ConnectionLimiter, ReleaseOfAnUnknownSourceChangesNothing) {
   ConnectionLimiter l{1, 1};
   l.release(ip("192.0.2.1"));

@@ -49,6 +49,16 @@ TEST(SourceReplyLimiter, ZeroDisables) {
   EXPECT_EQ(allowed(r, ip("192.0.2.1"), 100000, kT0), 100000);
 }
 
+TEST(SourceReplyLimiter, AReloadedRateAppliesAtOnce) {
+  SourceReplyLimiter r{0, kT0};  // off at start: a reload can still turn it on
+  const auto from = ip("192.0.2.1");
+  EXPECT_EQ(allowed(r, from, 100, kT0), 100);
+  r.set_rate(5);
+  EXPECT_EQ(allowed(r, from, 100, kT0), 10);
+  r.set_rate(0);
+  EXPECT_EQ(allowed(r, from, 100, kT0), 100);
+}
+
 TEST(SourceReplyLimiter, SourcesAreIndependent) {
   SourceReplyLimiter r{3, kT0};
   EXPECT_EQ(allowed(r, ip("192.0.2.1"), 100, kT0), 6);
