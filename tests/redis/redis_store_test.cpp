@@ -167,6 +167,51 @@ TEST_F(RedisStoreTest, FollowsRedisThroughEventsOutageAndRecovery) {
   EXPECT_LT(std::chrono::steady_clock::now() - t1, 1s);
 }
 
+// A reload hands the store the config's new users and secrets: they are merged with the
+// last Redis load at once, while Redis is up and while it is down, and kept by later loads.
+TEST_F(RedisStoreTest, ReloadedStaticCredentialsMergeWithTheLastRedisLoad) {
+  auto c = client();
+  CredentialRepo repo{c, std::string(kRealm)};
+  ASSERT_TRUE(repo.add_secret("redis-secret", std::chrono::system_clock::now()));
+  ASSERT_TRUE(repo.add_user("alice", user("alice"), 1h));
+  RedisStore store{options(), rec_.callbacks()};
+  store.start();
+  ASSERT_TRUE(rec_.wait([&] { return !rec_.snapshots.empty(); }, 5s));
+
+  Credentials reloaded;
+  reloaded.users = {{"new-static", "pw2"}};
+  reloaded.secrets = {"reloaded-secret"};
+  store.set_static_credentials(reloaded);
+  ASSERT_TRUE(rec_.wait([&] { return rec_.snapshots.back()->users.contains("new-static"); }, 2s));
+  auto snap = rec_.last();
+  EXPECT_EQ(snap->secrets, (std::vector<std::string>{"redis-secret", "reloaded-secret"}));
+  EXPECT_FALSE(snap->users.contains("static"));
+  EXPECT_TRUE(snap->minted.contains("alice"));
+  EXPECT_EQ(snap->realm, kRealm);
+  EXPECT_TRUE(rec_.revoked.empty());
+
+  // An event reloads from Redis: the reloaded statics stay.
+  ASSERT_TRUE(repo.add_user("bob", user("bob"), 1h));
+  ASSERT_TRUE(rec_.wait([&] { return rec_.snapshots.back()->minted.contains("bob"); }, 2s));
+  EXPECT_TRUE(rec_.last()->users.contains("new-static"));
+
+  // Redis down: a reload still applies, with the last Redis data.
+  server_.stop(SIGKILL);
+  ASSERT_TRUE(rec_.wait([&] { return rec_.states.size() == 2; }, 5s));
+  reloaded.secrets = {"while-down"};
+  store.set_static_credentials(reloaded);
+  ASSERT_TRUE(rec_.wait(
+      [&] {
+        return rec_.snapshots.back()->secrets ==
+               std::vector<std::string>{"redis-secret", "while-down"};
+      },
+      2s));
+  EXPECT_TRUE(rec_.last()->minted.contains("bob"));
+  const auto t1 = std::chrono::steady_clock::now();
+  store.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t1, 3s);
+}
+
 TEST_F(RedisStoreTest, BadDataIsLoggedOnceAndTheLastSnapshotKept) {
   auto c = client();
   CredentialRepo repo{c, std::string(kRealm)};
