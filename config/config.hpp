@@ -35,7 +35,8 @@ struct ExternalIp {
 
 enum class LogFormat { Text, Json };
 
-/// Everything turnd reads at start-up. Member names mirror the YAML keys; see
+/// Everything turnd reads at start-up, and again on SIGHUP, which applies all but the
+/// restart-only keys of config/reload.hpp. Member names mirror the YAML keys; see
 /// packaging/turnd.yaml for the documentation of each one.
 struct Config {
   std::string source = "<embedded>";  ///< file the config came from, for messages

@@ -61,8 +61,9 @@ std::string Server::metrics() const {
 
 namespace {
 /// How long the admin waits for a busy shard before answering 503 (the control thread is
-/// blocked meanwhile; shards answer within one event loop turn).
-constexpr std::chrono::seconds kShardAnswerTimeout{2};
+/// blocked meanwhile; a shard answers within one event loop turn, which for tens of
+/// thousands of allocations with many permissions each takes a few seconds on a slow host).
+constexpr std::chrono::seconds kShardAnswerTimeout{5};
 
 template <class T>
 std::optional<T> get_within(std::future<T>& f, std::chrono::steady_clock::time_point deadline) {
