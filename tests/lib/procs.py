@@ -43,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -186,8 +186,9 @@ class ServerConfig:
     nonce_lifetime: Optional[int] = None             # turnd: auth.nonce_lifetime in a --config file
     default_lifetime: Optional[int] = None           # turnd: relay.default_lifetime (coturn: none)
     config_yaml: str = ""                            # turnd: more YAML for the --config file
-    log_level: str = "debug"
+    log_level: Optional[str] = "debug"               # None: no --log-level (the --config file decides)
     extra_args: Sequence[str] = ()
+    env: Optional[Dict[str, str]] = None             # more environment for the server process
 
     def resolved(self) -> "ServerConfig":
         c = dataclasses.replace(self)
@@ -264,7 +265,7 @@ class ServerProcess:
 
     def child_env(self) -> Optional[dict]:
         """The server's environment; None = ours."""
-        return None
+        return {**os.environ, **self.config.env} if self.config.env else None
 
     def _binding_ok(self, addr: Tuple[str, int], timeout: float) -> bool:
         fam = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
@@ -416,7 +417,7 @@ class TurndProcess(ServerProcess):
     def child_env(self) -> Optional[dict]:
         # A turnd without credentials keeps the secret it generates in $RUNTIME_DIRECTORY: this
         # server's own directory, so parallel tests never share (or leave) a run-secret file.
-        return dict(os.environ, RUNTIME_DIRECTORY=self.dir)
+        return {**os.environ, "RUNTIME_DIRECTORY": self.dir, **(self.config.env or {})}
 
     @classmethod
     def help_text(cls, binary: Optional[str] = None) -> str:
@@ -435,7 +436,9 @@ class TurndProcess(ServerProcess):
 
     def command(self) -> List[str]:
         c = self.config
-        cmd = [self.binary, "--realm", c.realm, "--threads", str(c.threads), "--log-level", c.log_level]
+        cmd = [self.binary, "--realm", c.realm, "--threads", str(c.threads)]
+        if c.log_level is not None:
+            cmd += ["--log-level", c.log_level]
         for ip, port in c.listen:
             cmd += ["--listen", fmt_hostport(ip, port)]
         for u, p in c.users:

@@ -435,6 +435,12 @@ class Message:
         return None if v is None else decode_address(v)
 
     @property
+    def alternate_server(self) -> Optional[Address]:
+        """ALTERNATE-SERVER (RFC 8489 §14.15): a plain address, like MAPPED-ADDRESS."""
+        v = self.get(AttrType.ALTERNATE_SERVER)
+        return None if v is None else decode_address(v)
+
+    @property
     def xor_relayed_addresses(self) -> List[Address]:
         return [decode_xor_address(v, self.tid) for v in self.get_all(AttrType.XOR_RELAYED_ADDRESS)]
 
