@@ -10,6 +10,7 @@
 #include "server/allocation.hpp"
 #include "server/clock.hpp"
 #include "server/metrics.hpp"
+#include "server/peer_filter.hpp"
 #include "server/services.hpp"
 #include "server/thread_owner.hpp"
 
@@ -43,6 +44,10 @@ class AllocationTable {
   void for_each(F&& f) const {
     for (const auto& [tuple, a] : by_tuple_) f(*a);
   }
+  /// A reload's peer filter: drops the permissions of peers it now denies and ends the channels
+  /// bound to them (their numbers cool down as after an expiry), both directions at once.
+  /// Returns how many permissions and channels went.
+  std::size_t drop_denied_peers(const PeerFilter& filter);
   /// Removes expired allocations (lifetime or REST credential) and drops expired permissions
   /// and channels past their cool-down, as of the clock's current event.
   void expire();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <new>
 
 #include "server/source_key.hpp"
@@ -62,19 +63,30 @@ bool SourceReplyLimiter::allow(const protocol::IpAddress& source,
   const std::int64_t t = since(epoch_, now);
   std::array<std::int64_t*, kRows> cells;
   for (std::size_t row = 0; row < kRows; ++row) cells[row] = &tat_[bucket(row, key.bits, key.v6)];
-  // Count-min: the source's own use is at most that of its least used bucket.
-  std::int64_t tat = std::atomic_ref{*cells[0]}.load(std::memory_order_relaxed);
-  for (std::size_t row = 1; row < kRows; ++row)
-    tat = std::min(tat, std::atomic_ref{*cells[row]}.load(std::memory_order_relaxed));
-  if (tat - t > tolerance_ns) return false;
-  const std::int64_t next = std::max(tat, t) + interval_ns;
-  for (auto* raw : cells) {  // conservative update: raise each bucket to `next` at least
-    std::atomic_ref cell{*raw};
-    std::int64_t seen = cell.load(std::memory_order_relaxed);
-    while (seen < next && !cell.compare_exchange_weak(seen, next, std::memory_order_relaxed)) {
+  for (;;) {
+    // Count-min: the source's own use is at most that of its least used bucket.
+    std::int64_t tat = std::numeric_limits<std::int64_t>::max();
+    std::size_t least = 0;
+    for (std::size_t row = 0; row < kRows; ++row) {
+      const std::int64_t v = std::atomic_ref{*cells[row]}.load(std::memory_order_relaxed);
+      if (v < tat) tat = v, least = row;
     }
+    if (tat - t > tolerance_ns) return false;
+    const std::int64_t next = std::max(tat, t) + interval_ns;
+    // Take the slot on the bucket that decided: of two shards that read the same value, one
+    // wins and the other looks again (a plain raise let both through, doubling a burst).
+    if (!std::atomic_ref{*cells[least]}.compare_exchange_strong(tat, next,
+                                                                std::memory_order_relaxed))
+      continue;
+    for (std::size_t row = 0; row < kRows; ++row) {  // conservative update of the others
+      if (row == least) continue;
+      std::atomic_ref cell{*cells[row]};
+      std::int64_t seen = cell.load(std::memory_order_relaxed);
+      while (seen < next && !cell.compare_exchange_weak(seen, next, std::memory_order_relaxed)) {
+      }
+    }
+    return true;
   }
-  return true;
 }
 
 ReplyByteBudget::ReplyByteBudget(std::uint64_t bytes_per_second, SteadyClock::time_point epoch)

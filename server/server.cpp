@@ -237,8 +237,8 @@ void Server::reload() {
     return;
   }
   auto refuse = [this](const std::string& why) {
-    ++reloads_refused_;
     spdlog::error("reload refused, still running on the previous config: {}", why);
+    ++reloads_refused_;
     service::notify_ready();
   };
   config::Config next;
@@ -248,9 +248,7 @@ void Server::reload() {
     return refuse(e.what());
   }
   if (next.threads == 0) next.threads = usable_cpus();
-  for (const auto& key : config::restart_only_changes(running, next))
-    spdlog::warn("reload: {} changed in {}: it needs a restart; keeping the running value",
-                 key, next.source);
+  const auto restart_only = config::restart_only_changes(running, next);
   next = config::reloadable_part(running, std::move(next));
   if (!config::has_credentials(next)) {
     if (!source_.generated_secret)
@@ -259,9 +257,12 @@ void Server::reload() {
                     "auth.redis); every Allocate would be refused");
     next.auth_secrets = {*source_.generated_secret};  // the run secret turnctl already holds
   }
+  for (const auto& key : restart_only)
+    spdlog::warn("reload: {} changed in {}: it needs a restart; keeping the running value",
+                 key, next.source);
   apply(make_policy(std::move(next)));
-  ++reloads_applied_;
   spdlog::info("configuration reloaded from {}", policy_->config.source);
+  ++reloads_applied_;
   service::notify_ready();
 }
 

@@ -26,6 +26,10 @@ void ShardState::set_policy(PolicyPtr policy) noexcept {
   TURND_ASSERT_OWNER(owner_);
   policy_ = std::move(policy);
   unauthenticated_bytes_.set_rate(byte_share(policy_->config));
+  // A peer the new filter denies loses its permissions and channels now, in both directions;
+  // the relay path checks permissions, not the filter, for each packet.
+  begin_event();
+  allocations_.drop_denied_peers(policy_->peer_filter);
 }
 
 void ShardState::sweep() {

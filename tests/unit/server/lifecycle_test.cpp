@@ -64,11 +64,20 @@ TEST(Reload, ANewPeerFilterAppliesToTheNextRequest) {
   const auto alice = server.alice();
   ASSERT_EQ(reply_code(server.allocate(alice, 1)), 0);
   ASSERT_EQ(reply_code(server.create_permission(alice, 2, addr("10.0.0.1:5000"))), 0);
+  ASSERT_EQ(reply_code(server.channel_bind(alice, 3, 0x4000, addr("10.0.0.3:5000"))), 0);
   auto reloaded = config;
   reloaded.allow_peers.clear();
   server.shard->set_policy(make_policy(reloaded));
-  EXPECT_EQ(reply_code(server.create_permission(alice, 3, addr("10.0.0.2:5000"))), 403);
-  EXPECT_EQ(reply_code(server.refresh(alice, 4, 600)), 0) << "the allocation is still there";
+  EXPECT_EQ(reply_code(server.create_permission(alice, 4, addr("10.0.0.2:5000"))), 403);
+  EXPECT_EQ(reply_code(server.refresh(alice, 5, 600)), 0) << "the allocation is still there";
+  // What the old filter let in is gone too, so peers' packets stop in both directions.
+  const Allocation* a = server.shard->allocations().find(
+      {server.ctx.client, server.ctx.local, server.ctx.transport});
+  ASSERT_NE(a, nullptr);
+  const auto now = server.shard->now().steady();
+  EXPECT_FALSE(a->has_permission(test::ip("10.0.0.1"), now));
+  EXPECT_FALSE(a->has_permission(test::ip("10.0.0.3"), now));
+  EXPECT_EQ(a->channel_by_number(0x4000, now), nullptr);
 }
 
 TEST(Reload, AQuotaTurnedOnCountsTheAllocationsThatExist) {
