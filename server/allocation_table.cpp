@@ -82,8 +82,8 @@ std::size_t AllocationTable::drop_denied_peers(const PeerFilter& filter) {
   const SteadyTime now = clock_.steady();
   std::size_t dropped = 0;
   for (auto& [t, a] : by_tuple_) {
-    dropped += std::erase_if(a->permissions,
-                             [&](const Permission& p) { return !filter.allowed(p.peer); });
+    dropped +=
+        std::erase_if(a->permissions, [&](const Permission& p) { return !filter.allowed(p.peer); });
     for (auto& c : a->channels) {
       if (!c.active(now) || filter.allowed(c.peer.ip)) continue;
       c.expires_at = now;  // inactive from now, its number cools down (RFC 8656 §12)

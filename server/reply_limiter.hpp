@@ -14,10 +14,10 @@
 #pragma once
 
 #include <array>
-#include <cstdlib>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 
 #include "protocol/transport_address.hpp"

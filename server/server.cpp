@@ -9,14 +9,14 @@
 #include <future>
 
 #include "auth/redis/redis_store.hpp"
+#include "config/cli.hpp"
+#include "config/embedded_default.hpp"
+#include "config/reload.hpp"
 #include "protocol/version.hpp"
 #include "server/admin_http.hpp"
 #include "server/log_text.hpp"
 #include "server/metrics_text.hpp"
 #include "server/service_notify.hpp"
-#include "config/cli.hpp"
-#include "config/reload.hpp"
-#include "config/embedded_default.hpp"
 
 namespace turnd::server {
 
@@ -183,10 +183,8 @@ void Server::run() {
   if (config_.admin_listen) {
     admin_ = std::make_unique<AdminHttp>(
         control_, policy_->config,
-        AdminHooks{[this] { return metrics(); },
-                   [this] { return !services_->draining.load(); },
-                   [this] { return credentials(); },
-                   [this] { return describe_allocations(); },
+        AdminHooks{[this] { return metrics(); }, [this] { return !services_->draining.load(); },
+                   [this] { return credentials(); }, [this] { return describe_allocations(); },
                    [this](const std::string& user) { return close_user(user); }});
     admin_->start();
   }
@@ -258,8 +256,8 @@ void Server::reload() {
     next.auth_secrets = {*source_.generated_secret};  // the run secret turnctl already holds
   }
   for (const auto& key : restart_only)
-    spdlog::warn("reload: {} changed in {}: it needs a restart; keeping the running value",
-                 key, next.source);
+    spdlog::warn("reload: {} changed in {}: it needs a restart; keeping the running value", key,
+                 next.source);
   apply(make_policy(std::move(next)));
   spdlog::info("configuration reloaded from {}", policy_->config.source);
   ++reloads_applied_;
@@ -316,9 +314,8 @@ void Server::check_drained() {
     spdlog::info("shutdown grace over: closing the {} allocation(s) left", live);
     return stop_now();
   }
-  drain_timer_.expires_after(
-      std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds{200},
-                                                    drain_deadline_ - now));
+  drain_timer_.expires_after(std::min<std::chrono::steady_clock::duration>(
+      std::chrono::milliseconds{200}, drain_deadline_ - now));
   drain_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) check_drained();
   });

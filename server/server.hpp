@@ -68,7 +68,7 @@ class Server {
 
   config::Config config_;  // the start-up config: what services_ and listeners were made from
   ConfigSource source_;
-  PolicyPtr policy_;       // the running one (start-up, then each applied reload)
+  PolicyPtr policy_;  // the running one (start-up, then each applied reload)
   boost::asio::io_context control_;
   boost::asio::signal_set signals_{control_};
   boost::asio::steady_timer drain_timer_{control_};

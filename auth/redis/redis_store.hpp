@@ -100,7 +100,7 @@ class RedisStore {
   std::mutex statics_mutex_;
   std::optional<Credentials> new_statics_;  ///< guarded by statics_mutex_
   // Store thread only:
-  int state_ = -1;  ///< -1 unknown, 0 down, 1 up
+  int state_ = -1;              ///< -1 unknown, 0 down, 1 up
   SecretListing last_secrets_;  ///< what the last load found, to merge new statics with
   UserListing last_users_;
   CredentialsPtr current_;

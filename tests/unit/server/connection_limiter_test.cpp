@@ -60,8 +60,7 @@ TEST(ConnectionLimiter, ReloadedLimitsApplyToNewConnections) {
   l.release(a);
   EXPECT_EQ(l.acquire(a), ConnectionLimiter::Verdict::Ok);
   l.set_limits(0, 2, true);
-  EXPECT_EQ(l.acquire(*protocol::IpAddress::parse("192.0.2.2")),
-            ConnectionLimiter::Verdict::Total);
+  EXPECT_EQ(l.acquire(*protocol::IpAddress::parse("192.0.2.2")), ConnectionLimiter::Verdict::Total);
 }
 
 TEST(ConnectionLimiter, ReleaseOfAnUnknownSourceChangesNothing) {

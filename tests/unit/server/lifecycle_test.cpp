@@ -71,8 +71,8 @@ TEST(Reload, ANewPeerFilterAppliesToTheNextRequest) {
   EXPECT_EQ(reply_code(server.create_permission(alice, 4, addr("10.0.0.2:5000"))), 403);
   EXPECT_EQ(reply_code(server.refresh(alice, 5, 600)), 0) << "the allocation is still there";
   // What the old filter let in is gone too, so peers' packets stop in both directions.
-  const Allocation* a = server.shard->allocations().find(
-      {server.ctx.client, server.ctx.local, server.ctx.transport});
+  const Allocation* a =
+      server.shard->allocations().find({server.ctx.client, server.ctx.local, server.ctx.transport});
   ASSERT_NE(a, nullptr);
   const auto now = server.shard->now().steady();
   EXPECT_FALSE(a->has_permission(test::ip("10.0.0.1"), now));
