@@ -35,6 +35,12 @@ struct ExternalIp {
 
 enum class LogFormat { Text, Json };
 
+/// An extra certificate chain and its key (tls.certs), chosen when a client's SNI matches it.
+struct TlsCertFiles {
+  std::string cert, key;
+  friend bool operator==(const TlsCertFiles&, const TlsCertFiles&) = default;
+};
+
 /// Everything turnd reads at start-up, and again on SIGHUP, which applies all but the
 /// restart-only keys of config/reload.hpp. Member names mirror the YAML keys; see
 /// packaging/turnd.yaml for the documentation of each one.
@@ -44,6 +50,8 @@ struct Config {
       {protocol::IpAddress::v4({0, 0, 0, 0}), 3478},
       {protocol::IpAddress::v6({}), 3478},
   };  ///< each opens UDP and TCP
+  /// TURN over TLS (TCP) and DTLS (UDP) listeners; both need tls_cert and tls_key.
+  std::vector<protocol::TransportAddress> listen_tls, listen_dtls;
   std::string realm = "turnd.local";
   unsigned threads = 0;            ///< 0 = one per usable CPU
   std::string log_level = "info";  ///< trace|debug|info|warn|error|critical|off
@@ -92,6 +100,12 @@ struct Config {
   /// cannot be spoofed from off the host and a reply to it amplifies towards no one, while
   /// health checks and benchmarks run there.
   bool limit_loopback = false;
+
+  // tls: files are read at start and again on SIGHUP or when they change (certificate renewal)
+  std::optional<std::string> tls_cert;  ///< PEM chain, leaf first
+  std::optional<std::string> tls_key;   ///< PEM private key of tls_cert
+  std::vector<TlsCertFiles> tls_certs;  ///< more chains, chosen by the client's SNI
+  std::chrono::seconds tls_handshake_timeout{10};
 
   // admin
   std::optional<protocol::TransportAddress> admin_listen;  ///< e.g. 127.0.0.1:9641

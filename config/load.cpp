@@ -12,6 +12,7 @@
 
 #include "config/config_error.hpp"
 #include "config/settings.hpp"
+#include "config/value_parsers.hpp"
 
 namespace turnd::config {
 namespace {
@@ -135,6 +136,7 @@ class YamlLoader {
   void load_scalar(const Setting& setting, const YAML::Node& node, const std::string& key,
                    int line);
   void load_user_map(const YAML::Node& node, const std::string& key, int line);
+  void load_cert_map(const YAML::Node& node, const std::string& key, int line);
   [[noreturn]] void fail(int line, const std::string& key, std::optional<std::string_view> value,
                          std::string_view problem) const {
     throw ConfigError::at(source_, line, key, value, problem);
@@ -182,6 +184,8 @@ void YamlLoader::load_setting(const Setting& setting, const YAML::Node& value, i
       const std::string item_key = key + "[" + std::to_string(i) + "]";
       if (setting.key == "auth.users" && value[i].IsMap()) {
         load_user_map(value[i], item_key, line_of(value[i], line));
+      } else if (setting.key == "tls.certs" && value[i].IsMap()) {
+        load_cert_map(value[i], item_key, line_of(value[i], line));
       } else {
         load_scalar(setting, value[i], item_key, line_of(value[i], line));
       }
@@ -231,6 +235,33 @@ void YamlLoader::load_user_map(const YAML::Node& node, const std::string& key, i
   }
   if (auto problem = add_user(config_, std::move(user)); !problem.empty())
     fail(line, key, std::nullopt, problem);
+}
+
+// tls.certs items: {cert: FILE, key: FILE}, both required.
+void YamlLoader::load_cert_map(const YAML::Node& node, const std::string& key, int line) {
+  TlsCertFiles files;
+  std::vector<std::string> found;
+  for (const auto& entry : node) {
+    const int field_line = line_of(entry.first, line);
+    if (!entry.first.IsScalar()) fail(field_line, key, std::nullopt, "expected a key name");
+    const std::string& name = entry.first.Scalar();
+    const std::string field_key = key + "." + name;
+    if (name != "cert" && name != "key") {
+      auto hint = did_you_mean(name, {"cert", "key"});
+      fail(field_line, field_key, std::nullopt,
+           "unknown key; " + (hint.empty() ? "expected cert and key" : hint));
+    }
+    if (std::find(found.begin(), found.end(), name) != found.end())
+      fail(field_line, field_key, std::nullopt, "key given twice");
+    found.push_back(name);
+    if (!entry.second.IsScalar()) fail(field_line, field_key, std::nullopt, "expected a file name");
+    auto path = parse_path(entry.second.Scalar());
+    if (!path) fail(field_line, field_key, entry.second.Scalar(), path.error());
+    (name == "cert" ? files.cert : files.key) = std::move(*path);
+  }
+  if (files.cert.empty() || files.key.empty())
+    fail(line, key, std::nullopt, "expected both cert and key, e.g. {cert: FILE, key: FILE}");
+  config_.tls_certs.push_back(std::move(files));
 }
 
 void YamlLoader::run_checks() const {

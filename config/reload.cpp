@@ -26,6 +26,8 @@ RestartOnly field(std::string key, T Config::*member) {
 const std::vector<RestartOnly>& table() {
   static const std::vector<RestartOnly> t = {
       field("listen", &Config::listen),
+      field("listen_tls", &Config::listen_tls),
+      field("listen_dtls", &Config::listen_dtls),
       field("realm", &Config::realm),
       field("threads", &Config::threads),
       field("log.format", &Config::log_format),

@@ -11,8 +11,9 @@
 namespace turnd::config {
 
 /// The dotted keys of the settings a reload cannot apply, in packaging/turnd.yaml order:
-/// listen, realm, threads, log.format, auth.nonce_lifetime, auth.clock_skew,
-/// auth.rest_separator, auth.redis, relay.ips, relay.ports, relay.external_ips, admin.listen.
+/// listen, listen_tls, listen_dtls, realm, threads, log.format, auth.nonce_lifetime,
+/// auth.clock_skew, auth.rest_separator, auth.redis, relay.ips, relay.ports, relay.external_ips,
+/// admin.listen.
 const std::vector<std::string>& restart_only_keys();
 
 /// The restart-only keys whose value differs between `running` and `next`.

@@ -67,6 +67,56 @@ constexpr std::array kSettings = {
         },
     },
     Setting{
+        .key = "listen_tls",
+        .flag = "--listen-tls",
+        .metavar = "ADDR:PORT",
+        .example = "0.0.0.0:443",
+        .help = "Address for TURN over TLS (repeatable; needs tls.cert and tls.key)",
+        .shape = Shape::List,
+        .set = [](Config& c, std::string_view t) -> std::string {
+          auto address = parse_endpoint(t);
+          if (address &&
+              std::find(c.listen_tls.begin(), c.listen_tls.end(), *address) != c.listen_tls.end())
+            return "address listed twice";
+          return append(c.listen_tls, std::move(address));
+        },
+        .clear = [](Config& c) { c.listen_tls.clear(); },
+        .check = [](const Config& c) -> std::string {
+          for (const auto& a : c.listen_tls)
+            if (std::find(c.listen.begin(), c.listen.end(), a) != c.listen.end())
+              return a.to_string() + " is also in listen, which opens TCP on it";
+          return c.listen_tls.empty() || (c.tls_cert && c.tls_key)
+                     ? ""
+                     : "a TLS listener needs tls.cert and tls.key (turnctl cert self-signed "
+                       "makes a test pair)";
+        },
+    },
+    Setting{
+        .key = "listen_dtls",
+        .flag = "--listen-dtls",
+        .metavar = "ADDR:PORT",
+        .example = "0.0.0.0:443",
+        .help = "Address for TURN over DTLS (repeatable; needs tls.cert and tls.key)",
+        .shape = Shape::List,
+        .set = [](Config& c, std::string_view t) -> std::string {
+          auto address = parse_endpoint(t);
+          if (address && std::find(c.listen_dtls.begin(), c.listen_dtls.end(), *address) !=
+                             c.listen_dtls.end())
+            return "address listed twice";
+          return append(c.listen_dtls, std::move(address));
+        },
+        .clear = [](Config& c) { c.listen_dtls.clear(); },
+        .check = [](const Config& c) -> std::string {
+          for (const auto& a : c.listen_dtls)
+            if (std::find(c.listen.begin(), c.listen.end(), a) != c.listen.end())
+              return a.to_string() + " is also in listen, which opens UDP on it";
+          return c.listen_dtls.empty() || (c.tls_cert && c.tls_key)
+                     ? ""
+                     : "a DTLS listener needs tls.cert and tls.key (turnctl cert self-signed "
+                       "makes a test pair)";
+        },
+    },
+    Setting{
         .key = "realm",
         .flag = "--realm",
         .metavar = "REALM",
@@ -425,6 +475,68 @@ constexpr std::array kSettings = {
         .set =
             [](Config& c, std::string_view t) {
               return assign(c.connection_idle_timeout, parse_duration(t, seconds{1}, kOneDay));
+            },
+    },
+    Setting{
+        .key = "tls.cert",
+        .flag = "--tls-cert",
+        .metavar = "FILE",
+        .example = "/etc/letsencrypt/live/turn.example.org/fullchain.pem",
+        .help = "PEM certificate chain for TLS and DTLS, leaf first",
+        .shape = Shape::Optional,
+        .set = [](Config& c, std::string_view t) { return assign(c.tls_cert, parse_path(t)); },
+        .clear = [](Config& c) { c.tls_cert.reset(); },
+        .check = [](const Config& c) -> std::string {
+          return !c.tls_cert || c.tls_key ? "" : "tls.cert needs tls.key, its private key";
+        },
+    },
+    Setting{
+        .key = "tls.key",
+        .flag = "--tls-key",
+        .metavar = "FILE",
+        .example = "/etc/letsencrypt/live/turn.example.org/privkey.pem",
+        .help = "PEM private key of tls.cert",
+        .shape = Shape::Optional,
+        .set = [](Config& c, std::string_view t) { return assign(c.tls_key, parse_path(t)); },
+        .clear = [](Config& c) { c.tls_key.reset(); },
+        .check = [](const Config& c) -> std::string {
+          return !c.tls_key || c.tls_cert ? "" : "tls.key needs tls.cert, its certificate chain";
+        },
+    },
+    Setting{
+        .key = "tls.certs",
+        .flag = "--tls-sni-cert",
+        .metavar = "CERT,KEY",
+        .example = "/etc/turnd/other.pem,/etc/turnd/other.key",
+        .help = "Another certificate chain and key, chosen by SNI (repeatable)",
+        .shape = Shape::List,
+        .set = [](Config& c, std::string_view t) -> std::string {
+          // In YAML usually {cert: FILE, key: FILE} (config/load.cpp); "CERT,KEY" also works.
+          const auto comma = t.find(',');
+          if (comma == std::string_view::npos)
+            return "expected CERT,KEY or a map such as {cert: FILE, key: FILE}";
+          auto cert = parse_path(t.substr(0, comma));
+          auto key = parse_path(t.substr(comma + 1));
+          if (!cert) return cert.error();
+          if (!key) return key.error();
+          c.tls_certs.push_back({std::move(*cert), std::move(*key)});
+          return {};
+        },
+        .clear = [](Config& c) { c.tls_certs.clear(); },
+        .check = [](const Config& c) -> std::string {
+          return c.tls_certs.empty() || c.tls_cert ? ""
+                                                   : "tls.certs needs tls.cert, the default chain";
+        },
+    },
+    Setting{
+        .key = "tls.handshake_timeout",
+        .flag = "--tls-handshake-timeout",
+        .metavar = "DURATION",
+        .example = "10s",
+        .help = "Close a TLS or DTLS connection whose handshake is not done by then (default 10s)",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.tls_handshake_timeout, parse_duration(t, seconds{1}, seconds{120}));
             },
     },
     Setting{

@@ -224,4 +224,11 @@ Parsed<std::string> parse_secret(std::string_view text) {
   return std::string(text);
 }
 
+Parsed<std::string> parse_path(std::string_view text) {
+  if (text.empty()) return fail<std::string>("expected a file name, e.g. /etc/turnd/cert.pem");
+  for (const unsigned char ch : text)
+    if (ch < 0x20 || ch == 0x7F) return fail<std::string>("file name holds a control character");
+  return std::string(text);
+}
+
 }  // namespace turnd::config

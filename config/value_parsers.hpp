@@ -50,5 +50,7 @@ Parsed<std::string> parse_software(std::string_view text);
 Parsed<char> parse_rest_separator(std::string_view text);
 /// A non-empty shared secret.
 Parsed<std::string> parse_secret(std::string_view text);
+/// A file name: non-empty, no control characters. Whether it exists is checked by its user.
+Parsed<std::string> parse_path(std::string_view text);
 
 }  // namespace turnd::config

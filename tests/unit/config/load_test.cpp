@@ -71,8 +71,9 @@ const ErrorCase kErrors[] = {
     {"key_should_be_top_level", "relay:\n  realm: x",
      "turnd.yaml:2: relay.realm: unknown key here; did you mean top-level realm?"},
     {"unknown_key", "\n\nfrobnicate: 1",
-     "turnd.yaml:3: frobnicate: unknown key; expected one of: listen, realm, threads, log, "
-     "software, shutdown_grace, alternate_servers, auth, relay, limits, admin"},
+     "turnd.yaml:3: frobnicate: unknown key; expected one of: listen, listen_tls, "
+     "listen_dtls, realm, threads, log, software, shutdown_grace, alternate_servers, auth, "
+     "relay, limits, tls, admin"},
     {"unknown_key_deep", "limits:\n  foo: 1",
      "turnd.yaml:2: limits.foo: unknown key; expected one of: user_quota, total_quota, "
      "max_permissions_per_allocation, max_channels_per_allocation, max_unauthenticated_per_second, "
