@@ -79,8 +79,10 @@ def udp_peer(turn_server):
         helper.stop()
 
 
-def run_uclient(srv, peer_port, flags, label):
-    host, port = srv.address
+def run_uclient(srv, peer_port, flags, label, address=None):
+    """address: where uclient connects (default the server's first listen address; the TLS
+    tests pass the TLS or DTLS listener's)."""
+    host, port = address or srv.address
     cmd = [UCLIENT, "-v"] + flags + [
         "-n", str(N_MESSAGES), "-l", str(MSG_LEN),
         "-e", "127.0.0.1", "-r", str(peer_port),

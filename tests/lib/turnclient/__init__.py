@@ -1,6 +1,7 @@
 """Our own STUN/TURN client for the integration tests (Python standard library only).
 
     from turnclient import TurnClient, StunClient, codec, AttrType, rest_credentials
+    TurnClient(server, "tls", transport_options={"alpn": ["stun.turn"]})   # or "dtls"
 """
 
 from . import codec
@@ -8,8 +9,9 @@ from .codec import (Attr, AttrType, DecodeError, Message, StreamFramer, FAMILY_V
                     PROTO_TCP, PROTO_UDP, ALG_MD5, ALG_SHA256, MAGIC_COOKIE)
 from .client import StunClient, TurnClient, rest_credentials
 from .transport import ConnectionClosed, TcpTransport, UdpTransport
+from .secure import DtlsTransport, TlsTransport, tls_client_context
 
 __all__ = ["codec", "Attr", "AttrType", "DecodeError", "Message", "StreamFramer", "FAMILY_V4",
            "FAMILY_V6", "PROTO_TCP", "PROTO_UDP", "ALG_MD5", "ALG_SHA256", "MAGIC_COOKIE",
            "StunClient", "TurnClient", "rest_credentials", "ConnectionClosed", "TcpTransport",
-           "UdpTransport"]
+           "UdpTransport", "TlsTransport", "DtlsTransport", "tls_client_context"]

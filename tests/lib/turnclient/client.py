@@ -1,6 +1,6 @@
 """STUN and TURN clients built on codec + transport.
 
-StunClient: transactions (UDP retransmission, TCP framing), Binding, RFC 3489 Binding, raw sends.
+StunClient: transactions (UDP/DTLS retransmission, TCP/TLS framing), Binding, RFC 3489 Binding, raw sends.
 TurnClient: long-term credentials (RFC 8489 §9.2: 401 -> REALM/NONCE[/PASSWORD-ALGORITHMS],
 MD5 or SHA-256 keys, USERHASH, 438 retry) and the TURN methods of RFC 8656. Every method returns
 the parsed final response (success or error) so tests assert on error codes themselves.
@@ -46,8 +46,11 @@ class StunClient:
     """One client 5-tuple (a UDP socket or a TCP connection) talking to one server address."""
 
     def __init__(self, server: Address, transport: str = "udp", local_ip: Optional[str] = None,
-                 software: Optional[str] = "turnd-tests", rto: float = 0.2, timeout: float = 3.0):
-        self.transport = make_transport(transport, server, local_ip)
+                 software: Optional[str] = "turnd-tests", rto: float = 0.2, timeout: float = 3.0,
+                 transport_options: Optional[dict] = None):
+        """transport: "udp", "tcp", "tls" or "dtls"; transport_options (TLS/DTLS: cafile, alpn,
+        server_hostname, ...) go to the transport's constructor (turnclient/secure.py)."""
+        self.transport = make_transport(transport, server, local_ip, **(transport_options or {}))
         self.kind = transport
         self.software = software
         self.rto = rto
@@ -72,6 +75,11 @@ class StunClient:
     @property
     def server_address(self) -> Address:
         return self.transport.server_address
+
+    @property
+    def datagram(self) -> bool:
+        """UDP or DTLS: requests are retransmitted, ChannelData is not padded."""
+        return self.kind in ("udp", "dtls")
 
     # --- low level ---
     def send_raw(self, data: bytes) -> None:
@@ -125,11 +133,11 @@ class StunClient:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            wait = min(left, rto) if (self.kind == "udp" and retransmit) else left
+            wait = min(left, rto) if (self.datagram and retransmit) else left
             fr = self._wait(wait, match)
             if fr is not None:
                 return Message.decode(fr[1])
-            if self.kind == "udp" and retransmit and deadline - time.monotonic() > 0:
+            if self.datagram and retransmit and deadline - time.monotonic() > 0:
                 self.transport.send_raw(wire)
                 rto *= 2
         return None
@@ -398,7 +406,7 @@ class TurnClient(StunClient):
 
     def send_channel_data(self, channel: int, data: bytes, pad: Optional[bool] = None) -> None:
         if pad is None:
-            pad = self.kind == "tcp"
+            pad = not self.datagram  # RFC 8656 §12.5: padded over TCP and TLS
         self.transport.send_raw(codec.encode_channel_data(channel, data, pad=pad))
 
     def recv_channel_data(self, timeout: float = 2.0) -> Optional[Tuple[int, bytes]]:

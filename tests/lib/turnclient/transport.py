@@ -1,4 +1,5 @@
-"""UDP and TCP transports for the STUN/TURN client (IPv4 and IPv6, loopback tests).
+"""UDP and TCP transports for the STUN/TURN client (IPv4 and IPv6, loopback tests); TLS and DTLS
+ones in secure.py.
 
 Both expose the same small interface:
   send_stun(bytes) / send_raw(bytes)        one message / arbitrary bytes
@@ -28,6 +29,32 @@ def sockaddr_to_address(sa) -> Address:
     return (str(ipaddress.ip_address(sa[0].split("%")[0])), sa[1])
 
 
+def classify_datagram(data: bytes) -> Tuple[str, bytes]:
+    """("stun" | "channel" | "other", data) of one datagram (or DTLS record)."""
+    if looks_like_stun(data):
+        return ("stun", data)
+    if is_channel_data(data):
+        return ("channel", data)
+    return ("other", data)
+
+
+def recv_before(sock: socket.socket, deadline: float):
+    """(datagram, source) that arrives before the monotonic deadline, or None. An ICMP port
+    unreachable from an earlier send (server gone or not ready yet) is skipped."""
+    for _ in range(100000):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        r, _, _ = select.select([sock], [], [], left)
+        if not r:
+            return None
+        try:
+            return sock.recvfrom(65536)
+        except ConnectionRefusedError:
+            continue
+    return None
+
+
 class ConnectionClosed(Exception):
     pass
 
@@ -51,30 +78,15 @@ class UdpTransport:
     def recv_datagram(self, timeout: float) -> Optional[bytes]:
         deadline = time.monotonic() + timeout
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            got = recv_before(self.sock, deadline)
+            if got is None:
                 return None
-            r, _, _ = select.select([self.sock], [], [], left)
-            if not r:
-                return None
-            try:
-                data, src = self.sock.recvfrom(65536)
-            except ConnectionRefusedError:
-                # ICMP port unreachable from an earlier send (server gone or not ready yet)
-                continue
-            if sockaddr_to_address(src) != self.server_address:
-                continue  # not from the server: ignore
-            return data
+            if sockaddr_to_address(got[1]) == self.server_address:
+                return got[0]  # (datagrams from elsewhere are ignored)
 
     def recv_frame(self, timeout: float) -> Optional[Tuple[str, bytes]]:
         data = self.recv_datagram(timeout)
-        if data is None:
-            return None
-        if looks_like_stun(data):
-            return ("stun", data)
-        if is_channel_data(data):
-            return ("channel", data)
-        return ("other", data)
+        return None if data is None else classify_datagram(data)
 
     def close(self) -> None:
         self.sock.close()
@@ -107,19 +119,28 @@ class TcpTransport:
         """Read once. False on timeout; raises ConnectionClosed on EOF / reset."""
         if self.closed:
             raise ConnectionClosed("connection already closed")
-        r, _, _ = select.select([self.sock], [], [], max(timeout, 0))
-        if not r:
+        if not self._readable(timeout):
             return False
         try:
-            data = self.sock.recv(65536)
-        except (ConnectionResetError, ConnectionAbortedError) as e:
+            data = self._recv(timeout)
+        except OSError as e:  # reset, aborted; a TLS alert or bad record (ssl.SSLError)
             self.closed = True
             raise ConnectionClosed(str(e)) from e
+        if data is None:
+            return False
         if not data:
             self.closed = True
             raise ConnectionClosed("EOF")
         self.framer.feed(data)
         return True
+
+    def _readable(self, timeout: float) -> bool:
+        r, _, _ = select.select([self.sock], [], [], max(timeout, 0))
+        return bool(r)
+
+    def _recv(self, timeout: float) -> Optional[bytes]:
+        """Bytes read (b"" at EOF); None when nothing came after all (TlsTransport)."""
+        return self.sock.recv(65536)
 
     def recv_frame(self, timeout: float) -> Optional[Tuple[str, bytes]]:
         deadline = time.monotonic() + timeout
@@ -149,11 +170,16 @@ class TcpTransport:
             self.closed = True
 
 
-def make_transport(kind: str, server: Address, local_ip: Optional[str] = None):
+def make_transport(kind: str, server: Address, local_ip: Optional[str] = None, **options):
+    """kind "udp", "tcp", "tls" or "dtls"; options go to TlsTransport / DtlsTransport
+    (turnclient/secure.py: cafile, alpn, context, server_hostname, session, handshake_timeout)."""
     if kind == "udp":
         return UdpTransport(server, local_ip)
     if kind == "tcp":
         return TcpTransport(server, local_ip)
+    if kind in ("tls", "dtls"):
+        from .secure import DtlsTransport, TlsTransport
+        return (TlsTransport if kind == "tls" else DtlsTransport)(server, local_ip, **options)
     raise ValueError(f"unknown transport {kind!r}")
 
 
