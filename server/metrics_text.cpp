@@ -30,6 +30,57 @@ void labelled(std::string& out, std::span<const ShardCounters* const> shards, st
     out += fmt::format("{}{{{}=\"{}\"}} {}\n", name, label, row.value,
                        sum(shards, [&](const ShardCounters& s) { return (s.*row.field).get(); }));
 }
+
+void render_tls(std::string& out, std::span<const ShardCounters* const> shards,
+                const ProcessGauges& g) {
+  static constexpr std::string_view kTransports[] = {"tls", "dtls"};
+  family(out, "turnd_tls_handshakes_total", "counter",
+         "TLS and DTLS handshakes completed, and how many of them resumed a session.");
+  for (std::size_t t = 0; t < 2; ++t) {
+    out +=
+        fmt::format("turnd_tls_handshakes_total{{transport=\"{}\"}} {}\n", kTransports[t],
+                    sum(shards, [&](const ShardCounters& s) { return s.tls_handshakes[t].get(); }));
+  }
+  family(out, "turnd_tls_resumed_total", "counter", "Handshakes that resumed a session ticket.");
+  for (std::size_t t = 0; t < 2; ++t) {
+    out += fmt::format("turnd_tls_resumed_total{{transport=\"{}\"}} {}\n", kTransports[t],
+                       sum(shards, [&](const ShardCounters& s) { return s.tls_resumed[t].get(); }));
+  }
+  family(out, "turnd_tls_handshake_failures_total", "counter",
+         "TLS and DTLS handshakes that failed, by reason.");
+  for (std::size_t t = 0; t < 2; ++t) {
+    for (std::size_t r = 0; r < io::tls::kHandshakeFailureCount; ++r) {
+      out += fmt::format(
+          "turnd_tls_handshake_failures_total{{transport=\"{}\",reason=\"{}\"}} {}\n",
+          kTransports[t], io::tls::to_string(static_cast<io::tls::HandshakeFailure>(r)),
+          sum(shards,
+              [&](const ShardCounters& s) { return s.tls_handshake_failures[t][r].get(); }));
+    }
+  }
+  labelled(out, shards, "turnd_dtls_datagrams_total",
+           "DTLS datagrams that made no session: cookie challenges sent (HelloVerifyRequest), "
+           "and datagrams dropped (not DTLS, or no session and not a ClientHello).",
+           "kind",
+           {{"hello_verify_sent", &ShardCounters::dtls_hello_verify_sent},
+            {"dropped", &ShardCounters::dtls_datagrams_dropped}});
+  labelled(out, shards, "turnd_dtls_sessions_refused_total",
+           "DTLS sessions refused by a connection limit.", "reason",
+           {{"per_source", &ShardCounters::dtls_refused_per_source},
+            {"total", &ShardCounters::dtls_refused_total}});
+  labelled(out, shards, "turnd_dtls_closed_total", "DTLS sessions closed by the server.", "reason",
+           {{"idle_timeout", &ShardCounters::dtls_closed_idle_timeout}});
+  if (g.tls_certificate_expiry != 0) {
+    family(out, "turnd_tls_certificate_expiry_seconds", "gauge",
+           "Unix time the earliest served certificate expires.");
+    out += fmt::format("turnd_tls_certificate_expiry_seconds {}\n", g.tls_certificate_expiry);
+    family(out, "turnd_tls_certificate_reloads_total", "counter",
+           "Certificate reloads (SIGHUP or changed files): applied, or failed (old one kept).");
+    out += fmt::format("turnd_tls_certificate_reloads_total{{result=\"applied\"}} {}\n",
+                       g.tls_reloads_applied);
+    out += fmt::format("turnd_tls_certificate_reloads_total{{result=\"failed\"}} {}\n",
+                       g.tls_reloads_failed);
+  }
+}
 }  // namespace
 
 std::string render_metrics(std::span<const ShardCounters* const> shards, const ProcessGauges& g) {
@@ -91,7 +142,9 @@ std::string render_metrics(std::span<const ShardCounters* const> shards, const P
            {{"first_message_timeout", &ShardCounters::tcp_closed_first_message_timeout},
             {"idle_timeout", &ShardCounters::tcp_closed_idle_timeout},
             {"not_stun", &ShardCounters::tcp_closed_not_stun}});
-  family(out, "turnd_tcp_connections", "gauge", "Open TCP connections.");
+  render_tls(out, shards, g);
+  family(out, "turnd_tcp_connections", "gauge",
+         "Open TCP and TLS connections and DTLS sessions (the connection limits count them).");
   out += fmt::format("turnd_tcp_connections {}\n", g.tcp_connections);
   family(out, "turnd_relayed_packets_total", "counter", "Packets relayed, by direction.");
   out += fmt::format("turnd_relayed_packets_total{{direction=\"to_peer\"}} {}\n",

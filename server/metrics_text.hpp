@@ -18,6 +18,8 @@ struct ProcessGauges {
   std::uint64_t reloads_applied = 0;  // SIGHUP reloads, by outcome
   std::uint64_t reloads_refused = 0;
   bool draining = false;
+  std::int64_t tls_certificate_expiry = 0;  // Unix time; 0 = no TLS
+  std::uint64_t tls_reloads_applied = 0, tls_reloads_failed = 0;
 };
 
 std::string render_metrics(std::span<const ShardCounters* const> shards, const ProcessGauges& g);

@@ -39,7 +39,13 @@ void raise_fd_limit() {
 
 std::string describe_listen(const config::Config& c) {
   std::string out;
-  for (const auto& a : c.listen) out += (out.empty() ? "" : ", ") + a.to_string();
+  auto add = [&](std::string_view transport, const auto& list) {
+    for (const auto& a : list)
+      out += fmt::format("{}{} {}", out.empty() ? "" : ", ", transport, a.to_string());
+  };
+  add("udp+tcp", c.listen);
+  add("tls", c.listen_tls);
+  add("dtls", c.listen_dtls);
   return out;
 }
 }  // namespace
@@ -56,6 +62,11 @@ std::string Server::metrics() const {
   g.reloads_applied = reloads_applied_;
   g.reloads_refused = reloads_refused_;
   g.draining = services_->draining.load();
+  if (certificates_) {
+    g.tls_certificate_expiry = certificates_->expiry_unix();
+    g.tls_reloads_applied = certificates_->reloads_applied();
+    g.tls_reloads_failed = certificates_->reloads_failed();
+  }
   return render_metrics(counters, g);
 }
 
@@ -175,6 +186,8 @@ void Server::run() {
   signals_.add(SIGHUP);
   services_ = std::make_unique<SharedServices>(config_);
   policy_ = services_->initial_policy;
+  certificates_ = std::make_unique<CertificateReloader>(control_, services_->tls);
+  certificates_->start(config_);  // an unusable certificate stops turnd here
   for (unsigned i = 0; i < config_.threads; ++i) {
     shards_.push_back(std::make_unique<Shard>(i, *services_));
     shards_.back()->open_listeners();
@@ -193,7 +206,7 @@ void Server::run() {
   // the store posts now wait in the shards' queues until they run.
   redis_ = start_redis();
   for (auto& s : shards_) threads_.emplace_back([&s] { s->run(); });
-  spdlog::info("turnd {} listening on udp+tcp {} with {} shard(s), realm \"{}\"", kVersion,
+  spdlog::info("turnd {} listening on {} with {} shard(s), realm \"{}\"", kVersion,
                describe_listen(config_), config_.threads, logsafe(config_.realm));
   if (config_.admin_listen)
     spdlog::info("admin HTTP on {} (/metrics, /healthz, /readyz{})",
@@ -259,6 +272,7 @@ void Server::reload() {
     spdlog::warn("reload: {} changed in {}: it needs a restart; keeping the running value", key,
                  next.source);
   apply(make_policy(std::move(next)));
+  certificates_->reload(policy_->config);
   spdlog::info("configuration reloaded from {}", policy_->config.source);
   ++reloads_applied_;
   service::notify_ready();
@@ -327,6 +341,7 @@ void Server::stop_now() {
   boost::system::error_code ec;
   signals_.cancel(ec);  // the handlers stay installed: a late signal is queued, not fatal
   drain_timer_.cancel();
+  if (certificates_) certificates_->stop();
   if (redis_) redis_->stop();
   for (auto& s : shards_) s->stop();
   if (admin_) admin_->stop();

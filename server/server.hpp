@@ -17,6 +17,7 @@
 
 #include "auth/redis/redis_store.hpp"
 #include "config/config.hpp"
+#include "server/certificate_reloader.hpp"
 #include "server/policy.hpp"
 #include "server/services.hpp"
 #include "server/shard.hpp"
@@ -74,6 +75,7 @@ class Server {
   boost::asio::steady_timer drain_timer_{control_};
   std::chrono::steady_clock::time_point drain_deadline_;
   std::unique_ptr<SharedServices> services_;
+  std::unique_ptr<CertificateReloader> certificates_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
   std::unique_ptr<AdminHttp> admin_;

@@ -16,6 +16,7 @@
 #include "config/config.hpp"
 #include "server/clock.hpp"
 #include "server/connection_limiter.hpp"
+#include "server/io/tls/tls_context.hpp"
 #include "server/live_relays.hpp"
 #include "server/peer_filter.hpp"
 #include "server/policy.hpp"
@@ -64,8 +65,9 @@ struct SharedServices {
   PolicyPtr initial_policy;
   RelayPortPool ports;
   QuotaRegistry quotas;
-  LiveRelays live_relays;                      // exact relayed addresses of live allocations
-  ConnectionLimiter connections;               // stream connections per source and in total
+  LiveRelays live_relays;         // exact relayed addresses of live allocations
+  ConnectionLimiter connections;  // TCP/TLS connections, DTLS sessions: per source, in total
+  io::tls::TlsContextStore tls;   // certificates of new TLS/DTLS handshakes (reload swaps)
   SourceReplyLimiter unauthenticated_replies;  // per source IP, all shards together
   auth::AuthOptions auth_options;
   auth::NonceFactory nonces;  // one key for all shards: a nonce from one verifies on another

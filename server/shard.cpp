@@ -10,14 +10,18 @@ Shard::Shard(unsigned id, SharedServices& services)
     : config_(services.config), state_(id, io_, services), dispatcher_(state_) {}
 
 void Shard::open_listeners() {
-  const io::StreamPolicy stream_policy{config_.first_message_timeout,
-                                       config_.connection_idle_timeout,
-                                       &state_.services().connections};
+  io::StreamPolicy stream_policy{config_.first_message_timeout, config_.connection_idle_timeout,
+                                 &state_.services().connections};
+  stream_policy.handshake_timeout = config_.tls_handshake_timeout;
   for (const auto& addr : config_.listen) {
     udp_.push_back(std::make_unique<io::UdpListener>(io_, addr, dispatcher_, state_.sends()));
     tcp_.push_back(std::make_unique<io::TcpListener>(io_, addr, dispatcher_, stream_policy,
                                                      state_.counters()));
   }
+  stream_policy.tls = &state_.services().tls;
+  for (const auto& addr : config_.listen_tls)
+    tcp_.push_back(std::make_unique<io::TcpListener>(io_, addr, dispatcher_, stream_policy,
+                                                     state_.counters()));
 }
 
 void Shard::run() {
@@ -47,7 +51,8 @@ std::future<std::size_t> Shard::post_close_user(std::string user, std::string re
 void Shard::post_policy(PolicyPtr policy) {
   boost::asio::post(io_, [this, p = std::move(policy)]() mutable {
     for (auto& l : tcp_)
-      l->set_timeouts(p->config.first_message_timeout, p->config.connection_idle_timeout);
+      l->set_timeouts(p->config.first_message_timeout, p->config.connection_idle_timeout,
+                      p->config.tls_handshake_timeout);
     state_.set_policy(std::move(p));
   });
 }

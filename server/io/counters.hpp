@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "server/io/tls/handshake_failure.hpp"
+
 namespace turnd::server::io {
 
 class Counter {
@@ -31,6 +33,15 @@ struct ListenerCounters {
   Counter tcp_refused_per_source, tcp_refused_total;
   Counter tcp_closed_first_message_timeout, tcp_closed_idle_timeout, tcp_closed_not_stun;
   Counter tcp_write_dropped;  // frames not queued: the client does not read
+  // TLS and DTLS handshakes, [kTlsIndex] and [kDtlsIndex]: done, and failed by reason.
+  static constexpr std::size_t kTlsIndex = 0, kDtlsIndex = 1;
+  Counter tls_handshakes[2];
+  Counter tls_resumed[2];  // of those, resumed from a session ticket
+  Counter tls_handshake_failures[2][tls::kHandshakeFailureCount];
+  Counter dtls_hello_verify_sent;  // cookie challenges: stateless, no session made
+  Counter dtls_datagrams_dropped;  // not DTLS, or for no session and not a ClientHello
+  Counter dtls_refused_per_source, dtls_refused_total;  // sessions refused by a limit
+  Counter dtls_closed_idle_timeout;
 };
 
 }  // namespace turnd::server::io

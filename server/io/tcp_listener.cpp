@@ -35,7 +35,8 @@ constexpr std::size_t kKeptWriteCapacity = 16 * 1024;
 
 TcpConnection::TcpConnection(tcp::socket socket, MessageHandler& handler,
                              const protocol::TransportAddress& listen_addr,
-                             const StreamPolicy& policy, ListenerCounters& counters, bool counted)
+                             const StreamPolicy& policy, ListenerCounters& counters, bool counted,
+                             tls::TlsContextsPtr tls)
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
       handler_(handler),
@@ -50,6 +51,14 @@ TcpConnection::TcpConnection(tcp::socket socket, MessageHandler& handler,
   ctx_.transport = Transport::Tcp;
   ctx_.sink = this;
   socket_.set_option(tcp::no_delay(true), ec);
+  handshake_done_ = tls == nullptr;
+  if (tls != nullptr) {
+    // OpenSSL reads and writes the descriptor itself and must never block the shard.
+    socket_.non_blocking(true, ec);
+    tls_ = std::make_unique<tls::TlsStream>(tls->tls(), socket_.native_handle());
+    tls_contexts_ = std::move(tls);
+    ctx_.transport = Transport::Tls;
+  }
 }
 
 TcpConnection::~TcpConnection() {
@@ -65,6 +74,11 @@ asio::awaitable<void> TcpConnection::read_loop() {
   boost::system::error_code ec;
   opened_ = last_frame_ = std::chrono::steady_clock::now();
   arm_timer();
+  if (tls_) {
+    if (co_await tls_handshake()) co_await tls_read_loop();
+    close();
+    co_return;
+  }
   while (!closed_) {
     const std::size_t n =
         co_await socket_.async_read_some(asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
@@ -76,11 +90,61 @@ asio::awaitable<void> TcpConnection::read_loop() {
   close();
 }
 
+asio::awaitable<bool> TcpConnection::tls_handshake() {
+  const std::size_t t = ListenerCounters::kTlsIndex;
+  boost::system::error_code ec;
+  for (;;) {
+    const auto status = tls_->handshake();
+    if (status == tls::TlsStream::Status::Ok) break;
+    if (status == tls::TlsStream::Status::WantRead || status == tls::TlsStream::Status::WantWrite) {
+      co_await socket_.async_wait(status == tls::TlsStream::Status::WantRead
+                                      ? tcp::socket::wait_read
+                                      : tcp::socket::wait_write,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || closed_) co_return false;  // closed by the timer, which counted it
+      continue;
+    }
+    ++counters_.tls_handshake_failures[t][static_cast<std::size_t>(tls_->failure())];
+    co_return false;
+  }
+  handshake_done_ = true;
+  tls_contexts_.reset();  // the session holds its SSL_CTX; the set may go with a reload
+  ++counters_.tls_handshakes[t];
+  if (tls_->resumed()) ++counters_.tls_resumed[t];
+  if (!pending_.empty() && !writing_) start_write();
+  co_return true;
+}
+
+asio::awaitable<void> TcpConnection::tls_read_loop() {
+  boost::system::error_code ec;
+  while (!closed_) {
+    // Read until OpenSSL has nothing more: it may hold decrypted bytes the socket no longer
+    // signals.
+    const auto r = tls_->read({in_.data() + in_len_, in_.size() - in_len_});
+    if (r.bytes > 0) {
+      in_len_ += r.bytes;
+      process_frames();
+      continue;
+    }
+    if (r.status != tls::TlsStream::Status::WantRead &&
+        r.status != tls::TlsStream::Status::WantWrite)
+      co_return;  // close_notify, reset or a TLS error
+    co_await socket_.async_wait(r.status == tls::TlsStream::Status::WantRead
+                                    ? tcp::socket::wait_read
+                                    : tcp::socket::wait_write,
+                                asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+  }
+}
+
 void TcpConnection::arm_timer() {
   // One timer per connection, re-armed lazily from the last complete frame: no timer churn
-  // per frame. Until the first valid STUN message the short deadline applies.
-  timer_.expires_at(validated_ ? last_frame_ + policy_.idle_timeout
-                               : opened_ + policy_.first_message_timeout);
+  // per frame. Until the first valid STUN message the short deadline applies, and until the
+  // TLS handshake is done the handshake's if that is earlier.
+  auto first_deadline = opened_ + policy_.first_message_timeout;
+  if (!handshake_done_)
+    first_deadline = std::min(first_deadline, opened_ + policy_.handshake_timeout);
+  timer_.expires_at(validated_ ? last_frame_ + policy_.idle_timeout : first_deadline);
   timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& e) {
     auto c = weak.lock();
     if (c && !e && !c->closed_) c->on_timer();
@@ -89,7 +153,11 @@ void TcpConnection::arm_timer() {
 
 void TcpConnection::on_timer() noexcept {
   const auto now = std::chrono::steady_clock::now();
-  if (!validated_ && now >= opened_ + policy_.first_message_timeout) {
+  if (!handshake_done_ && now >= opened_ + policy_.handshake_timeout) {
+    ++counters_.tls_handshake_failures[ListenerCounters::kTlsIndex]
+                                      [static_cast<std::size_t>(tls::HandshakeFailure::Timeout)];
+    close();
+  } else if (!validated_ && now >= opened_ + policy_.first_message_timeout) {
     ++counters_.tcp_closed_first_message_timeout;
     close();
   } else if (validated_ && now >= last_frame_ + policy_.idle_timeout) {
@@ -157,11 +225,15 @@ void TcpConnection::send_to_client(protocol::ByteSpan bytes, const protocol::Tra
     ++counters_.tcp_write_dropped;
     return;
   }
-  if (!writing_) start_write();
+  if (!writing_ && handshake_done_) start_write();
 }
 
 void TcpConnection::start_write() {
   if (pending_.empty() || closed_) return;
+  if (tls_) {
+    tls_write();
+    return;
+  }
   writing_ = true;
   std::swap(pending_, inflight_);
   pending_.clear();
@@ -179,11 +251,47 @@ void TcpConnection::start_write() {
                     });
 }
 
+// Writes inflight_ then pending_ through TLS until both are empty or the socket is full; then
+// waits for it to drain. Partial writes resume at write_pos_ (SSL_MODE_ENABLE_PARTIAL_WRITE).
+void TcpConnection::tls_write() noexcept {
+  while (!closed_) {
+    if (write_pos_ == inflight_.size()) {
+      inflight_.clear();
+      write_pos_ = 0;
+      if (inflight_.capacity() > kKeptWriteCapacity) std::vector<std::uint8_t>{}.swap(inflight_);
+      if (pending_.empty()) {
+        writing_ = false;
+        return;
+      }
+      std::swap(pending_, inflight_);
+    }
+    const auto r = tls_->write({inflight_.data() + write_pos_, inflight_.size() - write_pos_});
+    if (r.bytes > 0) {
+      write_pos_ += r.bytes;
+      continue;
+    }
+    if (r.status != tls::TlsStream::Status::WantRead &&
+        r.status != tls::TlsStream::Status::WantWrite) {
+      close();
+      return;
+    }
+    writing_ = true;
+    socket_.async_wait(r.status == tls::TlsStream::Status::WantWrite ? tcp::socket::wait_write
+                                                                     : tcp::socket::wait_read,
+                       [self = shared_from_this()](const boost::system::error_code& ec) {
+                         if (ec || self->closed_) return;
+                         self->tls_write();
+                       });
+    return;
+  }
+}
+
 void TcpConnection::close() noexcept {
   if (closed_) return;
   closed_ = true;
   handler_.on_connection_closed(ctx_);
   boost::system::error_code ec;
+  if (tls_ && handshake_done_) tls_->shutdown();
   timer_.cancel();
   socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
@@ -258,8 +366,13 @@ asio::awaitable<void> TcpListener::accept_loop() {
     }
     std::shared_ptr<TcpConnection> connection;
     try {
-      connection = std::make_shared<TcpConnection>(std::move(socket), handler_, addr_, policy_,
-                                                   counters_, policy_.limiter != nullptr);
+      // A TLS listener's new connection takes the certificates current now; a reload later
+      // leaves it on these.
+      tls::TlsContextsPtr contexts = policy_.tls != nullptr ? policy_.tls->current() : nullptr;
+      if (policy_.tls != nullptr && contexts == nullptr) throw std::runtime_error("no TLS");
+      connection =
+          std::make_shared<TcpConnection>(std::move(socket), handler_, addr_, policy_, counters_,
+                                          policy_.limiter != nullptr, std::move(contexts));
     } catch (const std::exception&) {  // out of memory: the socket closed with the attempt
       if (policy_.limiter != nullptr) policy_.limiter->release(*source);
       continue;

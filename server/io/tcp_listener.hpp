@@ -1,5 +1,6 @@
 // TCP listener of one shard on one listen address (SO_REUSEPORT, like UDP) and its
-// connections: STUN and ChannelData framed on the stream (RFC 8656 §12.5, RFC 8489 §6.2.2).
+// connections: STUN and ChannelData framed on the stream (RFC 8656 §12.5, RFC 8489 §6.2.2),
+// in clear or inside TLS (a TLS listener: the same framing after the handshake).
 // What an unauthenticated client can cost is bounded: connections per source and in total, a
 // deadline for the first valid STUN message, a fixed read buffer (larger frames are skipped,
 // never buffered) and a capped write queue.
@@ -17,6 +18,8 @@
 #include "server/io/connection_limits.hpp"
 #include "server/io/counters.hpp"
 #include "server/io/message_handler.hpp"
+#include "server/io/tls/tls_context.hpp"
+#include "server/io/tls/tls_stream.hpp"
 
 namespace turnd::server::io {
 
@@ -25,14 +28,20 @@ struct StreamPolicy {
   std::chrono::seconds first_message_timeout{10};
   std::chrono::seconds idle_timeout{300};
   ConnectionLimits* limiter = nullptr;  // shared by all shards; nullptr = no limits
+  /// TLS listeners: the certificates of new handshakes (shared, swapped by a reload); the
+  /// handshake must be done within handshake_timeout (and the first message within
+  /// first_message_timeout of the connection's start).
+  tls::TlsContextStore* tls = nullptr;
+  std::chrono::seconds handshake_timeout{10};
 };
 
 class TcpConnection final : public ClientSink, public std::enable_shared_from_this<TcpConnection> {
  public:
   /// `counted` says whether the connection holds a slot of policy.limiter to give back.
+  /// `tls` non-null: a TLS connection with these certificates (its handshake comes first).
   TcpConnection(boost::asio::ip::tcp::socket socket, MessageHandler& handler,
                 const protocol::TransportAddress& listen_addr, const StreamPolicy& policy,
-                ListenerCounters& counters, bool counted);
+                ListenerCounters& counters, bool counted, tls::TlsContextsPtr tls = nullptr);
   ~TcpConnection() override;
   void start();
   void send_to_client(protocol::ByteSpan bytes, const protocol::TransportAddress& client,
@@ -51,6 +60,9 @@ class TcpConnection final : public ClientSink, public std::enable_shared_from_th
 
  private:
   boost::asio::awaitable<void> read_loop();
+  boost::asio::awaitable<bool> tls_handshake();
+  boost::asio::awaitable<void> tls_read_loop();
+  void tls_write() noexcept;
   void process_frames() noexcept;
   /// Drops the frame at the front of the buffer that does not fit it; returns bytes consumed.
   std::size_t skip_oversize_frame(std::size_t frame_size, std::size_t buffered) noexcept;
@@ -69,8 +81,12 @@ class TcpConnection final : public ClientSink, public std::enable_shared_from_th
   std::size_t skip_ = 0;  // bytes of an oversize frame still to read past
   std::vector<std::uint8_t> pending_, inflight_;
   std::chrono::steady_clock::time_point opened_, last_frame_;
-  bool validated_ = false;  // a valid STUN message arrived: the idle timeout applies
-  bool counted_ = false;    // holds a ConnectionLimits slot
+  std::unique_ptr<tls::TlsStream> tls_;  // null for TCP in clear
+  tls::TlsContextsPtr tls_contexts_;     // kept until the handshake is done (SNI callback)
+  std::size_t write_pos_ = 0;            // TLS: bytes of inflight_ already written
+  bool handshake_done_ = false;          // TLS handshake done (always true in clear)
+  bool validated_ = false;               // a valid STUN message arrived: the idle timeout applies
+  bool counted_ = false;                 // holds a ConnectionLimits slot
   bool writing_ = false;
   bool closed_ = false;
 };
@@ -82,9 +98,11 @@ class TcpListener {
   void start();
   void close() noexcept;
   /// A reload's new timeouts: connections accepted from now on get them; open ones keep theirs.
-  void set_timeouts(std::chrono::seconds first_message, std::chrono::seconds idle) noexcept {
+  void set_timeouts(std::chrono::seconds first_message, std::chrono::seconds idle,
+                    std::chrono::seconds handshake) noexcept {
     policy_.first_message_timeout = first_message;
     policy_.idle_timeout = idle;
+    policy_.handshake_timeout = handshake;
   }
 
  private:
