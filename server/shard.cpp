@@ -22,11 +22,15 @@ void Shard::open_listeners() {
   for (const auto& addr : config_.listen_tls)
     tcp_.push_back(std::make_unique<io::TcpListener>(io_, addr, dispatcher_, stream_policy,
                                                      state_.counters()));
+  for (const auto& addr : config_.listen_dtls)
+    dtls_.push_back(std::make_unique<io::DtlsListener>(io_, addr, dispatcher_, state_.sends(),
+                                                       stream_policy, state_.counters()));
 }
 
 void Shard::run() {
   for (auto& l : udp_) l->start();
   for (auto& l : tcp_) l->start();
+  for (auto& l : dtls_) l->start();
   state_.owner().bind_to_current_thread();
   state_.start_sweeping();
   io_.run();
@@ -53,6 +57,8 @@ void Shard::post_policy(PolicyPtr policy) {
     for (auto& l : tcp_)
       l->set_timeouts(p->config.first_message_timeout, p->config.connection_idle_timeout,
                       p->config.tls_handshake_timeout);
+    for (auto& l : dtls_)
+      l->set_timeouts(p->config.connection_idle_timeout, p->config.tls_handshake_timeout);
     state_.set_policy(std::move(p));
   });
 }
@@ -73,6 +79,7 @@ std::future<boost::json::array> Shard::describe_allocations() {
 void Shard::stop() {
   boost::asio::post(io_, [this] {
     for (auto& l : tcp_) l->close();
+    for (auto& l : dtls_) l->close();
     state_.stop_sweeping();
     io_.stop();
   });

@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 #include "server/dispatcher.hpp"
 #include "server/io/batch_io.hpp"
+#include "server/io/dtls_listener.hpp"
 #include "server/io/tcp_listener.hpp"
 #include "server/io/udp_listener.hpp"
 #include "server/shard_state.hpp"
@@ -51,6 +52,7 @@ class Shard {
   Dispatcher dispatcher_;
   std::vector<std::unique_ptr<io::UdpListener>> udp_;
   std::vector<std::unique_ptr<io::TcpListener>> tcp_;
+  std::vector<std::unique_ptr<io::DtlsListener>> dtls_;
 };
 
 }  // namespace turnd::server
