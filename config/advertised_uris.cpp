@@ -71,31 +71,40 @@ std::string uri_host(std::string_view host) {
   return std::string(host);
 }
 
-void add_uris(std::vector<std::string>& uris, const std::string& host, std::uint16_t port) {
-  const std::string base = "turn:" + host + ":" + std::to_string(port);
-  for (const char* transport : {"?transport=udp", "?transport=tcp"})
-    if (std::find(uris.begin(), uris.end(), base + transport) == uris.end())
-      uris.push_back(base + transport);
+enum class Listener { Plain, Tls };
+
+/// What one listener serves at host:port: turn: over UDP and TCP for a plain one (listen),
+/// turns: over TCP for a TLS one (listen_tls). A URI listed already is not added again.
+void add_uris(std::vector<std::string>& uris, const std::string& host, std::uint16_t port,
+              Listener kind) {
+  const std::string hostport = host + ":" + std::to_string(port);
+  const auto add = [&](std::string uri) {
+    if (std::find(uris.begin(), uris.end(), uri) == uris.end()) uris.push_back(std::move(uri));
+  };
+  if (kind == Listener::Tls) return add("turns:" + hostport + "?transport=tcp");
+  add("turn:" + hostport + "?transport=udp");
+  add("turn:" + hostport + "?transport=tcp");
 }
 
 }  // namespace
 
 std::vector<std::string> advertised_turn_uris(const Config& config, std::string_view host) {
   std::vector<std::string> uris;
-  for (const auto& l : config.listen) {
-    if (!host.empty()) {
-      add_uris(uris, uri_host(host), l.port);
-      continue;
-    }
-    for (const auto& ip : hosts_for(l, config)) add_uris(uris, uri_host(ip), l.port);
-  }
+  const auto add_for = [&](const TransportAddress& l, Listener kind) {
+    if (!host.empty()) return add_uris(uris, uri_host(host), l.port, kind);
+    for (const auto& ip : hosts_for(l, config)) add_uris(uris, uri_host(ip), l.port, kind);
+  };
+  for (const auto& l : config.listen) add_for(l, Listener::Plain);
+  for (const auto& l : config.listen_tls) add_for(l, Listener::Tls);
   return uris;
 }
 
 bool advertises_only_local_interfaces(const Config& config) {
-  return std::all_of(config.listen.begin(), config.listen.end(), [&](const TransportAddress& l) {
+  const auto local = [&](const TransportAddress& l) {
     return l.ip.is_unspecified() && !external_host(l, config);
-  });
+  };
+  return std::all_of(config.listen.begin(), config.listen.end(), local) &&
+         std::all_of(config.listen_tls.begin(), config.listen_tls.end(), local);
 }
 
 namespace {

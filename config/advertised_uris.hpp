@@ -1,6 +1,6 @@
-// The turn: URIs a client uses to reach this server, derived from the listen addresses: the one
-// derivation behind turnd's start-up iceServers line, the admin credential endpoint and
-// `turnctl mint`.
+// The turn: and turns: URIs a client uses to reach this server, derived from the listen and
+// listen_tls addresses: the one derivation behind turnd's start-up iceServers line, the admin
+// credential endpoint and `turnctl mint`.
 #pragma once
 
 #include <optional>
@@ -13,7 +13,8 @@
 namespace turnd::config {
 
 /// turn:HOST:PORT?transport=udp and ?transport=tcp for each listen address, in config order,
-/// duplicates dropped. HOST (IPv6 in brackets) is, for each listen address:
+/// then turns:HOST:PORT?transport=tcp for each listen_tls address; duplicates dropped. HOST
+/// (IPv6 in brackets) is, for each listen or listen_tls address:
 ///   1. `host` when given (turnctl mint --host), for every listen address;
 ///   2. else the public address of a relay.external_ips entry of its family whose private
 ///      address is the listen address, or that has none, or any when the listen address is a
@@ -21,12 +22,18 @@ namespace turnd::config {
 ///   3. else the listen address itself when it is specific;
 ///   4. else (a wildcard: 0.0.0.0, ::) this host's addresses of its family: its global ones (at
 ///      most four per family; link-local and loopback left out), or loopback when it has none.
-/// No turns: URIs: turnd has no TLS listener yet.
+/// A turns: URI works only when its HOST is a name or address the TLS certificate holds: with
+/// a certificate for a DNS name, pass that name as `host` (turnctl mint --host) or set
+/// admin.credential_uris. listen_dtls gets no URI: RFC 7350 writes TURN over DTLS as
+/// turns:HOST:PORT?transport=udp, but browsers do not speak it (libwebrtc takes every turns:
+/// URI for TLS over TCP), so such a URI would only send their TLS to a DTLS port; DTLS serves
+/// clients configured by hand.
 std::vector<std::string> advertised_turn_uris(const Config& config, std::string_view host = {});
 
 /// True when advertised_turn_uris (without `host`) would name only the addresses of the host it
-/// runs on (step 4 for every listen address). turnctl mint then picks one host for all of them
-/// with choose_fallback_host, as it may run where those addresses mean nothing to a client.
+/// runs on (step 4 for every listen and listen_tls address). turnctl mint then picks one host for
+/// all of them with choose_fallback_host, as it may run where those addresses mean nothing to a
+/// client.
 bool advertises_only_local_interfaces(const Config& config);
 
 /// Where choose_fallback_host found its host.

@@ -62,18 +62,21 @@ std::string newest_secret(Context& ctx) {
   return secrets.front();
 }
 
-// The listen addresses, for a message: "0.0.0.0:3478, [::]:3478".
+// The listen and listen_tls addresses, for a message: "0.0.0.0:3478, [::]:3478, 0.0.0.0:443
+// (TLS)".
 std::string listen_list(const config::Config& c) {
   std::string out;
   for (const auto& l : c.listen) out += (out.empty() ? "" : ", ") + l.to_string();
+  for (const auto& l : c.listen_tls) out += (out.empty() ? "" : ", ") + l.to_string() + " (TLS)";
   return out;
 }
 
 // The default URIs: config::advertised_turn_uris, the same as turnd's admin endpoint and its
-// start-up line (with --host as the host of every listen address). A config that listens on
-// wildcard addresses only (the packaged one), with no relay.external_ips for them, would name
-// the addresses of the host turnctl runs on, some of them private: one host for all of them
-// then (config::choose_fallback_host), said on stderr, as a guess the operator can see.
+// start-up line (turn: for listen, turns: for listen_tls, with --host as the host of every
+// address). A config that listens on wildcard addresses only (the packaged one), with no
+// relay.external_ips for them, would name the addresses of the host turnctl runs on, some of
+// them private: one host for all of them then (config::choose_fallback_host), said on stderr,
+// as a guess the operator can see.
 std::vector<std::string> default_uris(Context& ctx, const std::string& host_flag) {
   const auto& c = ctx.config();
   if (!host_flag.empty() || !config::advertises_only_local_interfaces(c))
@@ -123,7 +126,8 @@ void add_mint_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--user", args->user, "user id put into the username")->required();
   cmd->add_option("--ttl", args->ttl, "lifetime: 30s, 10m, 1h, 1d, ...")->capture_default_str();
   cmd->add_option("--uri", args->uris,
-                  "a URI for \"urls\" (repeatable); default turn:HOST:PORT?transport=udp and tcp");
+                  "a URI for \"urls\" (repeatable); default turn:HOST:PORT?transport=udp and "
+                  "tcp, and turns:HOST:PORT?transport=tcp for listen_tls");
   cmd->add_option("--host", args->host, "HOST for the default URIs (default: from the config)");
   cmd->add_option("--format", args->format, "json (iceServers entry), env or js")
       ->capture_default_str()

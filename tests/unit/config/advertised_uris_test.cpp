@@ -1,4 +1,4 @@
-// The turn: URIs of turnd's start-up iceServers line, the admin credential endpoint and
+// The turn: and turns: URIs of turnd's start-up iceServers line, the admin credential endpoint and
 // `turnctl mint` (config/advertised_uris.hpp): one derivation, its host rule step by step.
 #include "config/advertised_uris.hpp"
 
@@ -129,11 +129,53 @@ TEST(AdvertisedUris, HostOverride) {
             concat(both("[2001:db8::9]:3478"), both("[2001:db8::9]:3479")));
 }
 
-// No TLS listener exists yet, so never a turns: URI.
+std::string turns(const std::string& hostport) { return "turns:" + hostport + "?transport=tcp"; }
+
+// Without a TLS listener, never a turns: URI (a port number like 5349 says nothing).
 TEST(AdvertisedUris, NoTurnsWithoutTls) {
   Config c;
   c.listen = {addr("127.0.0.1:3478"), addr("[::1]:5349")};
   for (const auto& u : advertised_turn_uris(c)) EXPECT_TRUE(u.starts_with("turn:")) << u;
+}
+
+// Each listen_tls address: one turns: URI over TCP, after the turn: ones, in config order.
+// listen_dtls gets none (browsers take any turns: URI for TLS over TCP).
+TEST(AdvertisedUris, TlsListenersGetTurns) {
+  Config c;
+  c.listen = {addr("127.0.0.1:3478")};
+  c.listen_tls = {addr("127.0.0.1:5349"), addr("[::1]:443")};
+  const Uris expected =
+      concat(both("127.0.0.1:3478"), {turns("127.0.0.1:5349"), turns("[::1]:443")});
+  EXPECT_EQ(advertised_turn_uris(c), expected);
+  c.listen_dtls = {addr("127.0.0.1:5349"), addr("[::1]:5350")};
+  EXPECT_EQ(advertised_turn_uris(c), expected);
+}
+
+// The host of a turns: URI comes the same way as a turn: one: --host, relay.external_ips, the
+// address itself, this host's addresses for a wildcard; duplicates dropped.
+TEST(AdvertisedUris, TlsHostRules) {
+  Config c;
+  c.listen = {addr("0.0.0.0:3478")};
+  c.listen_tls = {addr("0.0.0.0:443"), addr("10.0.0.5:443"), addr("192.0.2.1:5349")};
+  c.external_ips = {external("203.0.113.5", "10.0.0.5")};
+  EXPECT_EQ(advertised_turn_uris(c),
+            concat(both("203.0.113.5:3478"), {turns("203.0.113.5:443"), turns("192.0.2.1:5349")}));
+  EXPECT_EQ(advertised_turn_uris(c, "turn.example.com"),
+            concat(both("turn.example.com:3478"),
+                   {turns("turn.example.com:443"), turns("turn.example.com:5349")}));
+  EXPECT_EQ(advertised_turn_uris(c, "2001:db8::9"),
+            concat(both("[2001:db8::9]:3478"),
+                   {turns("[2001:db8::9]:443"), turns("[2001:db8::9]:5349")}));
+
+  c.external_ips.clear();
+  c.listen_tls = {addr("[::]:443")};
+  const auto uris = advertised_turn_uris(c);
+  ASSERT_GE(uris.size(), 3u);
+  for (std::size_t i = 2; i < uris.size(); ++i) {
+    EXPECT_TRUE(uris[i].starts_with("turns:[")) << uris[i];
+    EXPECT_TRUE(uris[i].ends_with("]:443?transport=tcp")) << uris[i];
+    EXPECT_EQ(uris[i].find("[::]"), std::string::npos) << uris[i];
+  }
 }
 
 // When turnctl mint falls back to choose_fallback_host: every address would be this host's own.
@@ -149,6 +191,17 @@ TEST(AdvertisedUris, OnlyLocalInterfaces) {
   EXPECT_FALSE(advertises_only_local_interfaces(c));
   c.external_ips.clear();
   c.listen = {addr("0.0.0.0:3478"), addr("127.0.0.1:3479")};
+  EXPECT_FALSE(advertises_only_local_interfaces(c));
+
+  // TLS listeners count as well; DTLS ones advertise nothing.
+  c.listen = {addr("0.0.0.0:3478")};
+  c.listen_tls = {addr("[::]:443")};
+  c.listen_dtls = {addr("192.0.2.1:443")};
+  EXPECT_TRUE(advertises_only_local_interfaces(c));
+  c.listen_tls.push_back(addr("192.0.2.1:443"));
+  EXPECT_FALSE(advertises_only_local_interfaces(c));
+  c.listen_tls = {addr("0.0.0.0:443")};
+  c.external_ips = {external("203.0.113.5", "10.0.0.5")};
   EXPECT_FALSE(advertises_only_local_interfaces(c));
 }
 
