@@ -33,14 +33,16 @@ class Run:
         return f"$ turnctl {' '.join(self.args)}\nexit {self.rc}\nstdout:\n{self.out}\nstderr:\n{self.err}"
 
 
-def turnctl(*args: str, config: Optional[str] = None, timeout: float = 30) -> Run:
-    """Runs turnctl; fails the test if it crashed (signal, abort, sanitizer report)."""
+def turnctl(*args: str, config: Optional[str] = None, timeout: float = 30,
+            cwd: Optional[str] = None) -> Run:
+    """Runs turnctl (in cwd, default this process's); fails the test if it crashed (signal,
+    abort, sanitizer report)."""
     b = turnctl_binary()
     if not os.access(b, os.X_OK):
         pytest.skip(f"turnctl not built ({b}); set TURNCTL_BIN")
     argv = list(args) + (["--config", config] if config else [])
     p = subprocess.run([b] + argv, capture_output=True, text=True, timeout=timeout,
-                       stdin=subprocess.DEVNULL)
+                       stdin=subprocess.DEVNULL, cwd=cwd)
     r = Run(argv, p.returncode, p.stdout, p.stderr)
     assert r.rc >= 0, f"turnctl was killed by a signal\n{r}"
     for marker in ("terminate called", "AddressSanitizer", "runtime error:", "Segmentation"):

@@ -1,14 +1,19 @@
 """turnctl against a real redis-server: secrets, minted users, mint formats, and the errors an
-operator meets (Redis down, wrong password, no secret, bad TTL, garbage in Redis). Every run
-is checked for crashes by conftest.turnctl."""
+operator meets (Redis down, wrong password, no secret, bad TTL, garbage in Redis); and, without
+Redis, mint's URIs for TLS listeners and `cert self-signed` checked with openssl, Python's ssl
+and NSS's certutil. Every run is checked for crashes by conftest.turnctl."""
 
 import base64
+import calendar
 import hashlib
 import hmac
 import json
 import os
 import re
+import shutil
 import socket
+import ssl
+import stat
 import subprocess
 import threading
 import time
@@ -212,6 +217,44 @@ def test_the_old_public_secret_is_refused(make_config):
     assert "auth.secrets[0]" in r.err and "public secret" in r.err, r
 
 
+# turnctl does not open the TLS files: these only satisfy the config check of listen_tls.
+TLS_FILES = "tls:\n  cert: /nonexistent/cert.pem\n  key: /nonexistent/key.pem\n"
+
+
+def test_mint_advertises_turns_for_tls_listeners(make_config):
+    """Each listen_tls address adds turns:HOST:PORT?transport=tcp after the turn: URIs;
+    listen_dtls adds nothing (browsers take any turns: URI for TLS over TCP)."""
+    cfg = make_config(secrets=["s"], extra='listen_tls: ["127.0.0.1:5349", "[::1]:443"]\n'
+                                           'listen_dtls: ["127.0.0.1:5350"]\n' + TLS_FILES)
+    entry = json.loads(ok("mint", "--user", "u", config=cfg).out)
+    assert entry["urls"] == ["turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport=tcp",
+                             "turns:127.0.0.1:5349?transport=tcp", "turns:[::1]:443?transport=tcp"]
+    entry = json.loads(ok("mint", "--user", "u", "--host", "turn.example.org", config=cfg).out)
+    assert entry["urls"][2:] == ["turns:turn.example.org:5349?transport=tcp",
+                                 "turns:turn.example.org:443?transport=tcp"]
+    env = ok("mint", "--user", "u", "--format", "env", config=cfg).out
+    assert "turns:127.0.0.1:5349?transport=tcp" in env
+
+
+def test_mint_fallback_host_covers_tls_listeners(make_config):
+    """Wildcard listen and listen_tls addresses only: one fallback host for both, and the
+    stderr line names the TLS address too. A specific TLS address ends the guessing."""
+    cfg = make_config(secrets=["s"], listen=["0.0.0.0:3478"],
+                      extra='listen_tls: ["0.0.0.0:443"]\n' + TLS_FILES)
+    r = ok("mint", "--user", "u", config=cfg)
+    m = re.search(r"listens on 0\.0\.0\.0:3478, 0\.0\.0\.0:443 \(TLS\) only: using (\S+) ", r.err)
+    assert m, r.err
+    host = f"[{m.group(1)}]" if ":" in m.group(1) else m.group(1)
+    assert json.loads(r.out)["urls"] == [f"turn:{host}:3478?transport=udp", f"turn:{host}:3478?transport=tcp",
+                                         f"turns:{host}:443?transport=tcp"]
+
+    cfg = make_config(secrets=["s"], listen=["0.0.0.0:3478"],
+                      extra='listen_tls: ["192.0.2.1:443"]\n' + TLS_FILES)
+    r = ok("mint", "--user", "u", config=cfg)
+    assert "listens on" not in r.err
+    assert json.loads(r.out)["urls"][-1] == "turns:192.0.2.1:443?transport=tcp"
+
+
 # --- errors an operator meets ----------------------------------------------------------------
 
 def test_redis_down_is_a_clear_error(make_config):
@@ -396,3 +439,145 @@ def test_a_server_that_is_not_redis(reply, expect):
         assert expect is None or expect in r.err, r
     finally:
         server.close()
+
+
+# --- cert self-signed: a test certificate for the TLS listeners ------------------------------
+
+def openssl(*args) -> subprocess.CompletedProcess:
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not installed")
+    return subprocess.run(["openssl", *map(str, args)], capture_output=True, text=True, timeout=30,
+                          stdin=subprocess.DEVNULL)
+
+
+def tls_handshake(cert, key, server_name: str) -> bytes:
+    """One TLS connection over loopback: a Python ssl server with cert and key, a client that
+    trusts cert only and checks server_name. Raises ssl.SSLCertVerificationError if it fails."""
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(str(cert), str(key))
+    client_ctx = ssl.create_default_context(cafile=str(cert))
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(10)
+
+        def serve():
+            try:
+                conn, _ = listener.accept()
+                conn.settimeout(10)
+                with server_ctx.wrap_socket(conn, server_side=True) as s:
+                    s.sendall(b"ok")
+            except (OSError, ssl.SSLError):
+                pass  # the client refused the certificate
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        try:
+            with socket.create_connection(listener.getsockname(), timeout=10) as raw:
+                with client_ctx.wrap_socket(raw, server_hostname=server_name) as s:
+                    return s.recv(2)
+        finally:
+            server.join(10)
+
+
+def test_cert_self_signed_for_addresses_and_a_name(tmp_path):
+    r = ok("cert", "self-signed", "--host", "127.0.0.1", "--host", "turn.test", "--host", "::1",
+           "--out", str(tmp_path))
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    assert f"--tls-cert {cert} --tls-key {key}" in r.out and "do not trust" in r.out, r
+    assert sorted(os.listdir(tmp_path)) == ["cert.pem", "key.pem"]
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+
+    text = openssl("x509", "-in", cert, "-noout", "-text").stdout
+    for expected in ("DNS:turn.test", "IP Address:127.0.0.1", "IP Address:0:0:0:0:0:0:0:1",
+                     "Subject: CN = 127.0.0.1", "Issuer: CN = 127.0.0.1", "CA:FALSE",
+                     "TLS Web Server Authentication", "NIST CURVE: P-256", "ecdsa-with-SHA256"):
+        assert expected in text, f"{expected} not in\n{text}"
+    v = openssl("verify", "-CAfile", cert, cert)
+    assert v.returncode == 0 and v.stdout.strip() == f"{cert}: OK", v
+    v = openssl("verify", "-CAfile", cert, "-purpose", "sslserver", "-verify_ip", "127.0.0.1", cert)
+    assert v.returncode == 0, v
+    assert openssl("verify", "-CAfile", cert, "-verify_hostname", "other.test", cert).returncode != 0
+    assert (openssl("pkey", "-in", key, "-pubout").stdout
+            == openssl("x509", "-in", cert, "-noout", "-pubkey").stdout)
+
+    end = openssl("x509", "-in", cert, "-noout", "-enddate").stdout.strip()  # notAfter=Mar  3 ...
+    not_after = calendar.timegm(time.strptime(end.split("=", 1)[1], "%b %d %H:%M:%S %Y %Z"))
+    assert abs(not_after - (time.time() + 90 * 86400)) < 120, end
+
+    assert tls_handshake(cert, key, "127.0.0.1") == b"ok"
+    assert tls_handshake(cert, key, "turn.test") == b"ok"
+    with pytest.raises(ssl.SSLCertVerificationError):
+        tls_handshake(cert, key, "other.test")
+
+
+def test_cert_self_signed_rsa_days_and_default_directory(tmp_path):
+    ok("cert", "self-signed", "--host", "turn.test", "--key-type", "rsa", "--days", "2",
+       cwd=str(tmp_path))
+    cert = tmp_path / "cert.pem"
+    text = openssl("x509", "-in", cert, "-noout", "-text").stdout
+    assert "Public-Key: (2048 bit)" in text and "sha256WithRSAEncryption" in text, text
+    assert "Digital Signature, Key Encipherment" in text, text
+    end = openssl("x509", "-in", cert, "-noout", "-enddate").stdout.strip()
+    not_after = calendar.timegm(time.strptime(end.split("=", 1)[1], "%b %d %H:%M:%S %Y %Z"))
+    assert abs(not_after - (time.time() + 2 * 86400)) < 120, end
+    assert tls_handshake(cert, tmp_path / "key.pem", "turn.test") == b"ok"
+
+
+def test_cert_self_signed_keeps_existing_files_unless_forced(tmp_path):
+    ok("cert", "self-signed", "--host", "127.0.0.1", "--out", str(tmp_path))
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    before = cert.read_bytes(), key.read_bytes()
+    r = fails(1, "cert", "self-signed", "--host", "127.0.0.1", "--out", str(tmp_path))
+    assert "will not overwrite" in r.err and "--force" in r.err and str(cert) in r.err, r
+    assert (cert.read_bytes(), key.read_bytes()) == before
+
+    os.chmod(key, 0o644)  # a key someone widened: --force writes a new 0600 file in its place
+    ok("cert", "self-signed", "--host", "127.0.0.1", "--out", str(tmp_path), "--force")
+    assert cert.read_bytes() != before[0] and key.read_bytes() != before[1]
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    assert sorted(os.listdir(tmp_path)) == ["cert.pem", "key.pem"]
+    assert openssl("verify", "-CAfile", cert, cert).returncode == 0
+
+
+@pytest.mark.parametrize("args, rc, message", [
+    (["--host", "a_b.test"], 2, 'host "a_b.test": \'_\' is not allowed in a DNS name'),
+    (["--host", "1.2.3"], 2, "not an IP address"),
+    (["--host", "fe80::1%eth0"], 2, "not an IP address"),
+    (["--host", "ok.test", "--days", "0"], 2, "not within 1-3650"),
+    (["--host", "ok.test", "--days", "3651"], 2, "not within 1-3650"),
+    (["--host", "ok.test", "--key-type", "dsa"], 2, "dsa"),
+    ([], 2, "--host is required"),
+])
+def test_cert_self_signed_usage_errors(tmp_path, args, rc, message):
+    r = fails(rc, "cert", "self-signed", *args, "--out", str(tmp_path))
+    assert message in r.err, r
+    assert os.listdir(tmp_path) == []
+
+
+def test_cert_self_signed_directory_errors(tmp_path):
+    missing = tmp_path / "missing"
+    r = fails(1, "cert", "self-signed", "--host", "ok.test", "--out", str(missing))
+    assert f"{missing}: no such directory" in r.err, r
+    (tmp_path / "file").write_text("x")
+    r = fails(1, "cert", "self-signed", "--host", "ok.test", "--out", str(tmp_path / "file"))
+    assert "is not a directory" in r.err, r
+
+
+def test_cert_self_signed_is_trusted_by_nss_as_a_peer(tmp_path):
+    """What turnctl(1) tells Chromium users: certutil -A -t "P,," (a trusted peer). NSS takes
+    the trusted-CA flags "C,," only for a CA, which this leaf is not."""
+    if not shutil.which("certutil"):
+        pytest.skip("certutil not installed (Debian libnss3-tools)")
+    ok("cert", "self-signed", "--host", "127.0.0.1", "--out", str(tmp_path))
+    db = tmp_path / "nssdb"
+    db.mkdir()
+
+    def certutil(*args):
+        return subprocess.run(["certutil", "-d", f"sql:{db}", *map(str, args)], capture_output=True,
+                              text=True, timeout=30, stdin=subprocess.DEVNULL)
+
+    assert certutil("-N", "--empty-password").returncode == 0
+    assert certutil("-A", "-t", "P,,", "-n", "turnd", "-i", tmp_path / "cert.pem").returncode == 0
+    v = certutil("-V", "-n", "turnd", "-u", "V")
+    assert v.returncode == 0 and "certificate is valid" in v.stdout, v

@@ -15,6 +15,8 @@ void add_user_commands(CLI::App& app, Context& ctx);
 void add_mint_command(CLI::App& app, Context& ctx);
 /// turnctl check-config
 void add_check_config_command(CLI::App& app, Context& ctx);
+/// turnctl cert self-signed
+void add_cert_commands(CLI::App& app, Context& ctx);
 /// turnctl sessions | kick (through turnd's admin listener)
 void add_sessions_commands(CLI::App& app, Context& ctx);
 

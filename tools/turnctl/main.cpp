@@ -1,6 +1,6 @@
-// turnctl: the operator's command line for turnd (credentials, secrets, config checks, live
-// sessions). It reads the same config file as turnd, so it finds Redis, the realm and the
-// admin listener by itself.
+// turnctl: the operator's command line for turnd (credentials, secrets, config checks, test
+// certificates, live sessions). It reads the same config file as turnd, so it finds Redis, the
+// realm and the admin listener by itself.
 // Exit status: 0 ok, 1 the command failed, 2 the command line is wrong.
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add_user_commands(app, ctx);
   add_mint_command(app, ctx);
   add_check_config_command(app, ctx);
+  add_cert_commands(app, ctx);
   add_sessions_commands(app, ctx);
 
   try {
