@@ -34,6 +34,8 @@ Allocation& AllocationTable::insert(std::unique_ptr<Allocation> a) {
   Allocation& ref = *a;
   ++counters_.allocations_created;
   counters_.allocations.fetch_add(1, std::memory_order_relaxed);
+  counters_.allocations_by_transport[static_cast<std::size_t>(ref.five_tuple.transport)].fetch_add(
+      1, std::memory_order_relaxed);
   by_id_[ref.id] = &ref;
   for (const auto& r : ref.relays) {
     by_port_[r.bound.port] = &ref;
@@ -63,6 +65,8 @@ void AllocationTable::remove(Allocation& a, std::string_view reason) {
   services_.quotas.release(a.quota_user);
   ++(reason == "expired" ? counters_.allocations_expired : counters_.allocations_deleted);
   counters_.allocations.fetch_sub(1, std::memory_order_relaxed);
+  counters_.allocations_by_transport[static_cast<std::size_t>(a.five_tuple.transport)].fetch_sub(
+      1, std::memory_order_relaxed);
   by_id_.erase(a.id);
   by_tuple_.erase(a.five_tuple);  // destroys `a`
 }

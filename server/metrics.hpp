@@ -28,6 +28,8 @@ struct ShardCounters : io::ListenerCounters {
   Counter send_dropped;       // datagrams the kernel refused (full buffer, unreachable)
   Counter relay_open_failed;  // relay sockets that could not be opened (ports, fds)
   std::atomic<std::int64_t> allocations{0};
+  // Live allocations by the client's transport, indexed by io::Transport (udp tcp tls dtls).
+  std::atomic<std::int64_t> allocations_by_transport[4] = {};
 };
 
 }  // namespace turnd::server

@@ -3,6 +3,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "protocol/version.hpp"
+#include "server/io/client_context.hpp"
 
 namespace turnd::server {
 
@@ -160,6 +161,15 @@ std::string render_metrics(std::span<const ShardCounters* const> shards, const P
   std::int64_t live = 0;
   for (const auto* s : shards) live += s->allocations.load(std::memory_order_relaxed);
   out += fmt::format("turnd_allocations {}\n", live);
+  family(out, "turnd_allocations_by_transport", "gauge",
+         "Live allocations by the transport their client uses (udp, tcp, tls, dtls).");
+  for (std::size_t t = 0; t < 4; ++t) {
+    std::int64_t n = 0;
+    for (const auto* s : shards)
+      n += s->allocations_by_transport[t].load(std::memory_order_relaxed);
+    out += fmt::format("turnd_allocations_by_transport{{transport=\"{}\"}} {}\n",
+                       io::to_string(static_cast<io::Transport>(t)), n);
+  }
   family(out, "turnd_relay_ports_in_use", "gauge", "Relay ports taken or reserved.");
   out += fmt::format("turnd_relay_ports_in_use {}\n", g.relay_ports_in_use);
   family(out, "turnd_relay_ports_capacity", "gauge", "Size of the relay port range.");

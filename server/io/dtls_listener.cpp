@@ -92,10 +92,17 @@ void DtlsListener::on_readable() noexcept {
 void DtlsListener::on_datagram(Datagram& d, std::uint8_t* slot) noexcept {
   auto it = sessions_.find(d.from);
   if (it == sessions_.end()) {
-    on_hello(d);
+    on_hello(d, nullptr);
     return;
   }
   DtlsSession& session = *it->second;
+  if (session.state() == DtlsSession::State::Open && looks_like_client_hello(d.payload)) {
+    // The client started over from the same address (an app restart behind the same NAT
+    // mapping). The old session ends only when the new ClientHello returns a cookie: a
+    // spoofed one cannot close someone else's session.
+    on_hello(d, &session);
+    return;
+  }
   const bool was_open = session.state() == DtlsSession::State::Open;
   // Decrypted records go to the slot's own memory (the ciphertext is in the BIO by then),
   // with the headroom in front that the handler may frame into.
@@ -141,7 +148,7 @@ bool DtlsListener::prepare_listen_ssl() noexcept {
   return true;
 }
 
-void DtlsListener::on_hello(const Datagram& d) noexcept {
+void DtlsListener::on_hello(const Datagram& d, DtlsSession* replaced) noexcept {
   if (!looks_like_client_hello(d.payload) || !prepare_listen_ssl()) {
     ++counters_.dtls_datagrams_dropped;
     return;
@@ -170,6 +177,7 @@ void DtlsListener::on_hello(const Datagram& d) noexcept {
     return;
   }
   // The client returned its cookie: it owns this address. Now it may cost a session.
+  if (replaced != nullptr) close_session(*replaced);
   if (policy_.limiter != nullptr) {
     switch (policy_.limiter->acquire(d.from.ip)) {
       case ConnectionLimits::Verdict::Ok:

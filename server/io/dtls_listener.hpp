@@ -43,8 +43,9 @@ class DtlsListener {
   void wait_readable();
   void on_readable() noexcept;
   void on_datagram(Datagram& d, std::uint8_t* slot) noexcept;
-  /// A datagram from an address without a session: the cookie exchange.
-  void on_hello(const Datagram& d) noexcept;
+  /// A ClientHello from an address without a session, or with `replaced`: the cookie
+  /// exchange, then a new session (ending `replaced`).
+  void on_hello(const Datagram& d, DtlsSession* replaced) noexcept;
   /// An SSL ready for DTLSv1_listen with the current certificates; false without TLS.
   bool prepare_listen_ssl() noexcept;
   void count_failure(const DtlsSession& s) noexcept;
