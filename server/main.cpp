@@ -13,6 +13,7 @@
 #include "config/embedded_default.hpp"
 #include "config/run_secret.hpp"
 #include "protocol/version.hpp"
+#include "server/certificate_reloader.hpp"
 #include "server/logging.hpp"
 #include "server/server.hpp"
 
@@ -83,6 +84,15 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cl.check_config) {
+    if (auto files = server::tls_files_of(cl.config)) {
+      try {  // the certificate files too: a check that passes must mean turnd starts
+        const auto contexts = server::io::tls::TlsContexts::load(*files);
+        std::cout << "TLS certificate " << contexts->summary() << "\n";
+      } catch (const std::exception& e) {
+        std::cerr << "turnd: " << e.what() << "\n";
+        return 1;
+      }
+    }
     std::cout << cl.config.source << ": OK\n";
     return 0;
   }

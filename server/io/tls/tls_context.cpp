@@ -165,8 +165,13 @@ void load_pair(SSL_CTX* ctx, const CertificateFiles& files) {
   ERR_clear_error();
   if (SSL_CTX_use_certificate_chain_file(ctx, files.cert.c_str()) != 1)
     fail("tls.cert", files.cert, "not a PEM certificate chain (" + openssl_reason() + ")");
-  if (SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) != 1)
+  if (SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+      ERR_clear_error();
+      fail("tls.key", files.key, "does not match the certificate in " + files.cert);
+    }
     fail("tls.key", files.key, "not a PEM private key (" + openssl_reason() + ")");
+  }
   if (SSL_CTX_check_private_key(ctx) != 1)
     fail("tls.key", files.key, "does not match the certificate in " + files.cert);
 }
