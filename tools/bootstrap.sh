@@ -15,10 +15,12 @@ BUILD_PACKAGES=(build-essential cmake ninja-build ccache pkg-config
   libbenchmark-dev)
 # Real third-party peers for the tests: coturn's turnutils_*, aioice, pytest, Chromium, Redis,
 # clang + its sanitizer/fuzzer runtime for the bounded fuzz runs.
+# browser.turns: libnss3-tools' certutil trusts its test certificate in the NSS database Chromium
+# reads ($HOME/.pki/nssdb); the openssl command line checks and makes test certificates.
 # Packaging tests (tests/packaging): lintian, rpmbuild + rpmlint, systemd-analyze, man, and
 # debootstrap (+ curl to probe the mirror) for the throw-away Debian root of the install test.
 TEST_PACKAGES=(coturn python3-aioice python3-pytest chromium redis-server clang
-  libclang-rt-14-dev iproute2 nodejs npm
+  libclang-rt-14-dev iproute2 nodejs npm openssl libnss3-tools
   lintian rpm rpmlint debootstrap systemd man-db curl)
 
 install_packages() {

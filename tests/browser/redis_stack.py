@@ -41,7 +41,7 @@ sys.path.insert(0, os.path.join(TESTS, "lib"))
 sys.path.insert(0, os.path.join(TESTS, "redis"))
 
 import procs  # noqa: E402  (tests/lib/procs.py)
-from run_with_server import run_command, server_env  # noqa: E402
+from run_with_server import run_command, server_env, stop_server  # noqa: E402
 
 SKIP = 77
 REALM = "browser.redis.test"
@@ -153,21 +153,13 @@ def main(argv: list[str]) -> int:
             "BROWSER_REJECT_SECRETS": json.dumps(["wrong", BUILTIN_SECRET]),
         })
         rc = run_command(command, env, args.timeout)
-        if rc != 0:
-            print("FAIL: command exited with %s" % procs.describe_status(rc), flush=True)
     except (RuntimeError, procs.ServerCrashed, OSError, subprocess.SubprocessError) as e:
         print("FAIL: %s" % e, flush=True)
         rc = rc or 1
     finally:
         # 6. Stop by PID.
         if srv is not None:
-            try:
-                srv.stop(check=True)
-            except procs.ServerCrashed as e:
-                print("FAIL: %s" % str(e).splitlines()[0], flush=True)
-                rc = rc or 1
-            if rc != 0:
-                print(srv.log_tail(200), flush=True)
+            rc = stop_server(srv, rc)
         if redis is not None:
             if rc != 0:
                 print("----- redis-server log (tail) -----\n%s" % redis.log(), flush=True)

@@ -5,6 +5,8 @@
 #   BROWSER_TURN_TRANSPORT=udp|tcp   (default: both)
 #   run.sh redis    instead: redis-server + turnd --redis, and an iceServers
 #                   entry minted by turnctl (redis_stack.py; TURNCTL_BIN)
+#   run.sh turns    instead: turnd with a TLS listener and a test certificate,
+#                   turns: with and without trusting it (turns_stack.py)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 python=${TURN_TEST_PYTHON:-/usr/bin/python3}
@@ -19,6 +21,9 @@ python=${TURN_TEST_PYTHON:-/usr/bin/python3}
 ) 9>"${TMPDIR:-/tmp}/turnd-browser-npm.lock"
 
 cd "$here"
+if [ "${1:-}" = turns ]; then
+  exec "$python" "$here/turns_stack.py" --timeout 150 -- node --test "$here/turns.test.mjs"
+fi
 if [ "${1:-}" = redis ]; then
   exec "$python" "$here/redis_stack.py" --timeout 150 -- node --test "$here/datachannel.test.mjs"
 fi

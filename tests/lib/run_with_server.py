@@ -9,7 +9,8 @@ TURN_REALM, TURN_SECRET, TURN_SERVER_KIND and TURN_RELAY_PORTS in its environmen
 when CMD failed or timed out, or the server crashed (procs' checks, sanitizer reports included);
 the server log is printed whenever something failed. Used by tests/browser/run.sh.
 
-run_command() is the bounded child run shared with tests/browser/redis_stack.py.
+run_command() (the bounded child run) and stop_server() are shared with
+tests/browser/redis_stack.py and tests/browser/turns_stack.py.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ HOST = "127.0.0.1"
 
 
 def run_command(command: List[str], env: Dict[str, str], timeout: float) -> int:
-    """Runs command in its own process group; kills that group (only) after timeout (exit 124)."""
+    """Runs command in its own process group; kills that group (only) after timeout (exit 124).
+    Says FAIL with the exit status when it failed."""
     child = subprocess.Popen(command, env=env, start_new_session=True)
     try:
-        return child.wait(timeout)
+        rc = child.wait(timeout)
     except subprocess.TimeoutExpired:
         print("FAIL: command did not finish within %.0fs; killing it" % timeout, flush=True)
         try:
@@ -38,7 +40,24 @@ def run_command(command: List[str], env: Dict[str, str], timeout: float) -> int:
         except ProcessLookupError:
             pass
         child.wait(10)
-        return 124
+        rc = 124
+    if rc != 0:
+        print("FAIL: command exited with %s" % procs.describe_status(rc), flush=True)
+    return rc
+
+
+def stop_server(srv: procs.ServerProcess, rc: int) -> int:
+    """Stops srv by PID and checks it (procs: crashed, killed, sanitizer report); prints what
+    failed and the tail of the server log when the server or the run (rc != 0) failed. Returns
+    the exit code: rc, or 1 when only the server failed."""
+    try:
+        srv.stop(check=True)
+    except procs.ServerCrashed as e:
+        print("FAIL: %s" % str(e).splitlines()[0], flush=True)
+        rc = rc or 1
+    if rc != 0:
+        print(srv.log_tail(200), flush=True)
+    return rc
 
 
 def server_env(srv: procs.ServerProcess) -> Dict[str, str]:
@@ -78,19 +97,7 @@ def main(argv: List[str]) -> int:
     print("%s ready on %s (relay ports %d-%d), log %s" % (
         srv.name, procs.fmt_hostport(*srv.address), *srv.relay_ports, srv.log_path), flush=True)
     rc = run_command(command, dict(os.environ, **server_env(srv)), args.timeout)
-    server_error = None
-    try:
-        srv.stop(check=True)
-    except procs.ServerCrashed as e:
-        server_error = str(e).splitlines()[0]
-    if rc == 0 and not server_error:
-        return 0
-    if server_error:
-        print("FAIL: %s" % server_error, flush=True)
-    if rc != 0:
-        print("FAIL: command exited with %s" % procs.describe_status(rc), flush=True)
-    print(srv.log_tail(200), flush=True)
-    return rc or 1
+    return stop_server(srv, rc)
 
 
 if __name__ == "__main__":
