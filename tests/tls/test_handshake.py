@@ -5,16 +5,14 @@ TLS 1.2 and 1.3 succeed and negotiate ALPN stun.turn or stun.nat-discovery when 
 client offering no ALPN or only other protocols is served without; TLS 1.0/1.1 and ciphers
 outside Mozilla's intermediate list are refused and counted in
 turnd_tls_handshake_failures_total; the certificate verifies for IP 127.0.0.1; SNI picks a
-tls.certs chain; a session resumes; a STUN Binding over TLS and DTLS reports the client's
-address in XOR-MAPPED-ADDRESS; a DTLS handshake goes through a HelloVerifyRequest."""
+tls.certs chain; a session resumes; a TLS 1.3 KeyUpdate is handled and a TLS 1.2
+renegotiation refused; a STUN Binding over TLS and DTLS reports the client's address in
+XOR-MAPPED-ADDRESS, also when it comes one byte per record; a DTLS handshake goes through a
+HelloVerifyRequest."""
 
 import os
-import select
-import signal
 import ssl
 import struct
-import subprocess
-import time
 
 import pytest
 
@@ -96,37 +94,43 @@ def binding_request() -> bytes:
     return struct.pack("!HHI", 0x0001, 0, codec.MAGIC_COOKIE) + os.urandom(12)
 
 
+def response_in(stdout: bytes, req: bytes):
+    """The STUN response to req found in s_client's stdout (None: not there)."""
+    at = stdout.find(req[4:20])  # cookie + transaction id
+    if at < 4 or len(stdout) < at + 16:
+        return None
+    start = at - 4
+    length = struct.unpack("!H", stdout[start + 2:start + 4])[0]
+    return Message.decode(stdout[start:start + 20 + length])
+
+
 def test_binding_through_s_client(server):
     """A raw Binding request piped through s_client -quiet; the response on its stdout."""
     req = binding_request()
-    cmd = [tlslib.OPENSSL, "s_client", "-connect", f"{HOST}:{server.tls[1]}", "-quiet",
-           "-alpn", ALPN_TURN]
-    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, start_new_session=True)
-    data = b""
-    try:
-        p.stdin.write(req)
-        p.stdin.flush()
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and (len(data) < 20 or
-                                               len(data) < 20 + struct.unpack("!H", data[2:4])[0]):
-            r, _, _ = select.select([p.stdout], [], [], max(0.01, deadline - time.monotonic()))
-            if not r:
-                break
-            chunk = os.read(p.stdout.fileno(), 65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        if p.poll() is None:
-            os.kill(p.pid, signal.SIGTERM)
-        p.wait(5)
-    assert len(data) >= 20, f"no Binding response through s_client (got {data!r}; " \
-                            f"stderr {p.stderr.read()[-2000:]!r})"
-    resp = Message.decode(data)
-    assert resp.is_success and resp.tid == req[8:20], resp.describe()
+    r = tlslib.s_client_interactive(server.tls, ["-quiet", "-alpn", ALPN_TURN], [req])
+    resp = response_in(r.stdout_bytes, req)
+    assert resp is not None, "no Binding response through s_client" + r.describe()
+    assert resp.is_success, resp.describe()
     mapped = resp.xor_mapped_address
     assert mapped is not None and mapped[0] == HOST and mapped[1] > 0, resp.describe()
+
+
+@pytest.mark.parametrize("version,command,served", [
+    ("-tls1_3", b"k\n", True),    # KeyUpdate: RFC 8446 §4.6.3, must be handled
+    ("-tls1_3", b"K\n", True),    # KeyUpdate asking for one back
+    ("-tls1_2", b"R\n", False),   # renegotiation: refused (no_renegotiation), off by design
+])
+def test_post_handshake_messages(server, version, command, served):
+    req = binding_request()
+    r = tlslib.s_client_interactive(server.tls, [version], [command, req])
+    resp = response_in(r.stdout_bytes, req)
+    if served:
+        assert "KEYUPDATE" in r.out, r.describe()
+        assert resp is not None and resp.is_success, "no Binding answer after a KeyUpdate" + r.describe()
+    else:
+        assert "RENEGOTIATING" in r.out and resp is None, "renegotiation went through" + r.describe()
+    with StunClient(server.tls, "tls") as c:
+        assert c.binding().is_success
 
 
 @pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
@@ -140,15 +144,15 @@ def test_binding_over_tls_with_verification(server, version):
         assert resp is not None and resp.is_success, resp
         assert resp.xor_mapped_address == c.local_address, \
             f"XOR-MAPPED-ADDRESS {resp.xor_mapped_address}, client is {c.local_address}"
-        # several messages on one connection, one of them split across two TLS records
+        # several messages on one connection, one of them sent one byte per TLS record
         for _ in range(3):
             assert c.binding().is_success
         req = c.binding_request()
         wire = req.encode()
-        c.send_raw(wire[:7])
-        time.sleep(0.05)
-        resp = c.transact_raw(req, wire[7:])
-        assert resp is not None and resp.is_success, "a message split across records not answered"
+        for i in range(len(wire) - 1):
+            c.send_raw(wire[i:i + 1])
+        resp = c.transact_raw(req, wire[-1:])
+        assert resp is not None and resp.is_success, "a message in one-byte records not answered"
 
 
 @pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])

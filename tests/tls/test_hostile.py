@@ -7,9 +7,11 @@ timeout); 50 slow-loris connections dripping a ClientHello one byte a second are
 same deadline (bytes do not extend it); a TLS 1.1-only client is refused (protocol_version).
 DTLS: garbage datagrams get no answer and a flood of ClientHellos from 100 source addresses gets
 at most one HelloVerifyRequest each, smaller than the request (no amplification), and makes no
-session. Limits: --max-connections-per-source 3 refuses the 4th TLS connection and the 4th DTLS
-session from one address. Clients that vanish (close right after the handshake with session
-tickets unread, reset under relayed traffic or mid-ClientHello) leave turnd running."""
+session. Half-open: a DTLS session left after the cookie exchange ends at the handshake timeout,
+a TLS session that sends no STUN at --first-message-timeout. Limits:
+--max-connections-per-source 3 refuses the 4th TLS connection and the 4th DTLS session from one
+address. Clients that vanish (close right after the handshake with session tickets unread,
+reset under relayed traffic or mid-ClientHello) leave turnd running."""
 
 import os
 import select
@@ -26,7 +28,8 @@ import procs
 import tlslib
 from tlslib import HOST, SECRET
 from turnclient import StunClient, TurnClient, rest_credentials, tls_client_context
-from turnclient.secure import DtlsHandshakeError, TlsTransport, dtls_client_hello
+from turnclient.secure import (DtlsHandshakeError, TlsTransport, dtls_client_connection,
+                               dtls_client_hello, dtls_output, dtls_step, handshake_types)
 
 TIMEOUT = 2.0  # --tls-handshake-timeout of these tests
 CHANNEL = 0x4002
@@ -35,8 +38,8 @@ CHANNEL = 0x4002
 @pytest.fixture
 def server(server_factory, threads, tmp_path):
     pair = tlslib.make_pair(str(tmp_path), "server")
-    return tlslib.start_tls_server(server_factory, threads, pair,
-                                   extra=["--tls-handshake-timeout", f"{TIMEOUT:g}s"])
+    return tlslib.start_tls_server(server_factory, threads, pair, extra=[
+        "--tls-handshake-timeout", f"{TIMEOUT:g}s", "--first-message-timeout", f"{TIMEOUT:g}s"])
 
 
 @pytest.fixture
@@ -366,3 +369,37 @@ def test_clients_that_vanish_do_not_kill_the_server(server, peer):
     assert server.alive(), "turnd died when TLS clients vanished:\n" + server.log_tail(20)
     with StunClient(server.tls, "tls") as fresh:
         assert fresh.binding().is_success
+
+
+def test_half_open_sessions_are_closed(server):
+    """A DTLS client that returns the cookie and then goes silent holds a session (counted with
+    the connections) only until the handshake timeout; a TLS client that finishes the handshake
+    and sends no STUN is closed by --first-message-timeout, as over TCP."""
+    m0 = tlslib.scrape(server.admin)
+    conn = dtls_client_connection()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        u.bind((HOST, 0))
+        u.connect(server.dtls)
+        u.settimeout(2)
+        dtls_step(conn)
+        u.send(dtls_output(conn))
+        hvr = u.recv(4096)
+        assert handshake_types(hvr) == [3], hvr.hex()
+        conn.bio_write(hvr)
+        dtls_step(conn)
+        u.send(dtls_output(conn))  # the ClientHello with the cookie: now the server keeps a session
+        assert 2 in handshake_types(u.recv(8192)), "no ServerHello after the cookie"
+        assert tlslib.scrape(server.admin)["turnd_tcp_connections"] == m0["turnd_tcp_connections"] + 1
+        t0 = time.monotonic()
+        assert tlslib.wait_for(lambda: tlslib.scrape(server.admin)["turnd_tcp_connections"]
+                               == m0["turnd_tcp_connections"], TIMEOUT + 3), "DTLS session kept"
+        took = time.monotonic() - t0
+    assert TIMEOUT - 0.5 <= took <= TIMEOUT + 2.5, f"half DTLS handshake released after {took:.1f} s"
+    m1 = tlslib.scrape(server.admin)
+    assert tlslib.failures(m1, "dtls", "timeout") == tlslib.failures(m0, "dtls", "timeout") + 1
+
+    with StunClient(server.tls, "tls") as c:
+        t0 = time.monotonic()
+        assert c.transport.wait_closed(TIMEOUT + 3), "a TLS session without STUN stays open"
+        took = time.monotonic() - t0
+    assert TIMEOUT - 0.5 <= took <= TIMEOUT + 2.5, f"silent TLS session closed after {took:.1f} s"

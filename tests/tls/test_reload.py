@@ -1,7 +1,8 @@
 """Certificate renewal without a restart (issue 12). While an allocation relays numbered
 messages over TLS (none may be lost), the files behind --tls-cert/--tls-key are replaced:
 - with a new pair (other CN, key and serial) and SIGHUP: new TLS and DTLS handshakes get the new
-  certificate (openssl s_client, Python ssl, pyOpenSSL), the live session goes on;
+  certificate (openssl s_client, Python ssl, pyOpenSSL), and the tls.certs chain of an SNI name
+  its new one too; the live session goes on;
 - with another pair and no signal: the server's poll of the files picks it up within ~10 s;
 - with a certificate and a key that do not match, and SIGHUP: logged, naming the file, counted
   as a failed reload, and the previous certificate stays served."""
@@ -18,6 +19,7 @@ from tlslib import HOST, SECRET
 from turnclient import StunClient, TurnClient, rest_credentials
 
 CHANNEL = 0x4003
+SNI = "turn.example.test"
 POLL_LIMIT = 12.0  # "every few seconds": a changed file must be served within this
 
 
@@ -53,10 +55,16 @@ def test_certificate_reload_keeps_live_sessions(server_factory, threads, tmp_pat
     renewed = tlslib.make_pair(d, "renewed", hosts=["renewed.turnd.test", HOST])
     polled = tlslib.make_pair(d, "polled", hosts=["polled.turnd.test", HOST])
     other_key = tlslib.make_pair(d, "other")
+    sni = tlslib.make_pair(d, "sni", hosts=[SNI])
+    sni_live = tlslib.make_pair(d, "sni-live", hosts=[SNI])
+    tlslib.install_pair(sni, sni_live)
+    sni_renewed = tlslib.make_pair(d, "sni-renewed", hosts=[SNI])
     assert len({first.serial, renewed.serial, polled.serial}) == 3
 
-    s = tlslib.start_tls_server(server_factory, threads, live)
+    s = tlslib.start_tls_server(server_factory, threads, live,
+                                extra=["--tls-sni-cert", f"{sni_live.cert},{sni_live.key}"])
     assert tlslib.served_fingerprint(s.tls) == first.fingerprint
+    assert tlslib.served_fingerprint(s.tls, SNI) == sni.fingerprint
     u, p = rest_credentials(SECRET, "reload-user")
     c = TurnClient(s.tls, "tls", username=u, password=p)
     assert c.allocate().is_success and c.channel_bind(CHANNEL, peer.address).is_success
@@ -66,6 +74,7 @@ def test_certificate_reload_keeps_live_sessions(server_factory, threads, tmp_pat
         # 1. new pair + SIGHUP
         applied = reloads(s.admin, "applied")
         tlslib.install_pair(renewed, live)
+        tlslib.install_pair(sni_renewed, sni_live)
         os.kill(s.proc.pid, signal.SIGHUP)
         took = wait_served(s, renewed, 5)
         assert took is not None, "new handshakes still get the old certificate 5 s after SIGHUP"
@@ -73,6 +82,8 @@ def test_certificate_reload_keeps_live_sessions(server_factory, threads, tmp_pat
         assert r.cert_der and tlslib.fingerprint(r.cert_der) == renewed.fingerprint, r.describe()
         assert "renewed.turnd.test" in r.out, r.describe()
         assert dtls_fingerprint(s) == renewed.fingerprint, "DTLS still serves the old certificate"
+        assert tlslib.served_fingerprint(s.tls, SNI) == sni_renewed.fingerprint, \
+            "the tls.certs (SNI) chain was not reloaded"
         assert reloads(s.admin, "applied") >= applied + 1
         sent = relay.sent
         time.sleep(0.5)

@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import os
 import re
+import signal
 import socket
 import ssl
 import subprocess
@@ -295,6 +296,30 @@ def s_client(addr: Tuple[str, int], *args: str, dtls: bool = False, stdin: bytes
     except subprocess.TimeoutExpired as e:
         out = ((e.stdout or b"") + (e.stderr or b"")).decode("utf-8", "replace")
         return SClient(cmd, "timeout", out + f"\n[s_client timed out after {timeout} s]")
+
+
+def s_client_interactive(addr: Tuple[str, int], args: Sequence[str], writes: Sequence[bytes],
+                         pause: float = 0.5) -> SClient:
+    """s_client with its stdin kept open: each of `writes` goes in after `pause` seconds, then
+    after one more pause s_client is stopped by PID (SIGTERM). Without -quiet or -ign_eof a
+    write "R\n" renegotiates and "k\n"/"K\n" send a TLS 1.3 KeyUpdate."""
+    cmd = [OPENSSL, "s_client", "-connect", procs.fmt_hostport(*addr), *args]
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        for data in writes:
+            time.sleep(pause)
+            try:
+                p.stdin.write(data)
+                p.stdin.flush()
+            except BrokenPipeError:
+                break  # s_client gave up (its output says why)
+        time.sleep(pause)
+    finally:
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGTERM)
+        out, err = p.communicate(timeout=10)
+    return SClient(cmd, p.returncode, (out + err).decode("utf-8", "replace"), out)
 
 
 def served_fingerprint(addr: Tuple[str, int], servername: Optional[str] = None) -> Optional[str]:

@@ -117,7 +117,7 @@ class DtlsHandshakeError(Exception):
     pass
 
 
-def _handshake_types(datagram: bytes) -> List[int]:
+def handshake_types(datagram: bytes) -> List[int]:
     """Handshake message types of the records of epoch 0 (cleartext) in a DTLS datagram."""
     out = []
     pos = 0
@@ -133,12 +133,14 @@ def _handshake_types(datagram: bytes) -> List[int]:
 
 def dtls_client_hello(alpn: Optional[Sequence[str]] = None) -> bytes:
     """The first datagram a DTLS 1.2 client sends (a ClientHello without cookie)."""
-    conn = _dtls_connection(None, alpn)
-    _step(conn)
-    return _take(conn)
+    conn = dtls_client_connection(None, alpn)
+    dtls_step(conn)
+    return dtls_output(conn)
 
 
-def _dtls_connection(cafile: Optional[str], alpn: Optional[Sequence[str]]):
+def dtls_client_connection(cafile: Optional[str] = None, alpn: Optional[Sequence[str]] = None):
+    """A pyOpenSSL DTLS 1.2 client connection on memory BIOs: drive it with dtls_step, send
+    what dtls_output returns, feed replies with conn.bio_write (for tests that stop halfway)."""
     from OpenSSL import SSL  # python3-openssl; imported here so TLS-only users need none
     ctx = SSL.Context(SSL.DTLS_CLIENT_METHOD)
     ctx.set_min_proto_version(0xFEFD)  # DTLS 1.2 (pyOpenSSL 23 names no DTLS1_2_VERSION)
@@ -154,7 +156,7 @@ def _dtls_connection(cafile: Optional[str], alpn: Optional[Sequence[str]]):
     return conn
 
 
-def _step(conn) -> bool:
+def dtls_step(conn) -> bool:
     """One do_handshake; True when done."""
     from OpenSSL import SSL
     try:
@@ -164,7 +166,7 @@ def _step(conn) -> bool:
         return False
 
 
-def _take(conn) -> bytes:
+def dtls_output(conn) -> bytes:
     """Everything the connection wrote to its memory BIO."""
     from OpenSSL import SSL
     out = b""
@@ -197,7 +199,7 @@ class DtlsTransport:
         self.closed = False
         self.received_handshake_types: List[int] = []   # cleartext handshake messages seen
         self.datagrams_sent = 0
-        self.conn = _dtls_connection(cafile, alpn)
+        self.conn = dtls_client_connection(cafile, alpn)
         try:
             self._handshake(handshake_timeout)
         except BaseException:
@@ -215,7 +217,7 @@ class DtlsTransport:
         return HELLO_VERIFY_REQUEST in self.received_handshake_types
 
     def _flush(self) -> None:
-        out = _take(self.conn)
+        out = dtls_output(self.conn)
         if out:
             self.sock.send(out)
             self.datagrams_sent += 1
@@ -224,7 +226,7 @@ class DtlsTransport:
         deadline = time.monotonic() + timeout
         for _ in range(10000):  # bounded: each round waits for a datagram or a retransmit timer
             try:
-                done = _step(self.conn)
+                done = dtls_step(self.conn)
             except self._SSL.Error as e:
                 self._flush()  # an alert, if any
                 raise DtlsHandshakeError(f"DTLS handshake failed: {e}") from e
@@ -243,7 +245,7 @@ class DtlsTransport:
                 data = self.sock.recv(65536)
             except ConnectionRefusedError as e:
                 raise DtlsHandshakeError("ICMP port unreachable: nothing listens for DTLS") from e
-            self.received_handshake_types += _handshake_types(data)
+            self.received_handshake_types += handshake_types(data)
             self.conn.bio_write(data)
         raise DtlsHandshakeError(f"DTLS handshake not done within {timeout} s "
                                  f"(handshake messages seen: {self.received_handshake_types})")
@@ -300,4 +302,5 @@ def _der():
 
 
 __all__ = ["TlsTransport", "DtlsTransport", "DtlsHandshakeError", "tls_client_context",
-           "dtls_client_hello", "HELLO_VERIFY_REQUEST"]
+           "dtls_client_hello", "dtls_client_connection", "dtls_step", "dtls_output",
+           "handshake_types", "HELLO_VERIFY_REQUEST"]
