@@ -403,3 +403,27 @@ def test_half_open_sessions_are_closed(server):
         assert c.transport.wait_closed(TIMEOUT + 3), "a TLS session without STUN stays open"
         took = time.monotonic() - t0
     assert TIMEOUT - 0.5 <= took <= TIMEOUT + 2.5, f"silent TLS session closed after {took:.1f} s"
+
+
+def test_dtls_cookie_is_bound_to_the_address(server):
+    """A cookie obtained from one address and replayed from another makes no session: the
+    server answers at most another HelloVerifyRequest (RFC 6347 §4.2.1)."""
+    m0 = tlslib.scrape(server.admin)
+    conn = dtls_client_connection()
+    with udp_socket("127.0.0.20") as a, udp_socket("127.0.0.21") as b:
+        a.connect(server.dtls)
+        a.settimeout(2)
+        dtls_step(conn)
+        a.send(dtls_output(conn))
+        hvr = a.recv(4096)
+        assert handshake_types(hvr) == [3], hvr.hex()
+        conn.bio_write(hvr)
+        dtls_step(conn)
+        with_cookie = dtls_output(conn)
+        b.sendto(with_cookie, server.dtls)
+        replies = collect([b], 1.0)[b]
+        assert all(handshake_types(d) == [3] for d in replies), \
+            f"replayed cookie answered with handshake types {[handshake_types(d) for d in replies]}"
+        assert tlslib.scrape(server.admin)["turnd_tcp_connections"] == m0["turnd_tcp_connections"]
+        a.send(with_cookie)  # from the address it was made for, the same bytes do proceed
+        assert 2 in handshake_types(a.recv(8192)), "no ServerHello for the cookie's own address"
