@@ -96,8 +96,13 @@ void CertificateReloader::schedule_poll() {
 
 void CertificateReloader::poll() {
   const auto now = stamp();
+  const auto current = store_.current();
   if (now != loaded_ && now == last_seen_) {
     load("certificate files changed");
+  } else if (current != nullptr &&
+             std::chrono::steady_clock::now() - current->ticket_keys_since() >=
+                 io::tls::TlsContexts::kTicketKeyLife) {
+    load("daily session ticket key rotation");
   } else {
     last_seen_ = now;
   }

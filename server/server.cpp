@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <csignal>
 #include <future>
 
 #include "auth/redis/redis_store.hpp"
@@ -179,6 +180,9 @@ std::int64_t Server::live_allocations() const {
 
 void Server::run() {
   raise_fd_limit();
+  // OpenSSL writes TLS records with write(2) on the socket: a client that reset its connection
+  // must cost an EPIPE, not the process (Asio's own sends use MSG_NOSIGNAL).
+  std::signal(SIGPIPE, SIG_IGN);
   // Install the handlers before any shard thread exists, so no thread dies of a default action
   // (SIGHUP's would end the process: systemctl reload must not kill it).
   signals_.add(SIGINT);

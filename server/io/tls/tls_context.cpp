@@ -215,9 +215,17 @@ std::shared_ptr<const TlsContexts> TlsContexts::load(const TlsFiles& files,
     SSL_CTX_set_tlsext_servername_arg(ctx, set.get());
   }
   std::array<unsigned char, kTicketKeysSize> keys{};
+  // Ticket keys live at most a day (forward secrecy of resumed sessions): a reload after that
+  // starts with fresh ones, and clients make one full handshake.
+  set->ticket_keys_since_ = std::chrono::steady_clock::now();
   if (previous != nullptr &&
-      SSL_CTX_get_tlsext_ticket_keys(previous->tls(), keys.data(), keys.size()) == 1) {
-    SSL_CTX_set_tlsext_ticket_keys(set->tls(), keys.data(), keys.size());
+      set->ticket_keys_since_ - previous->ticket_keys_since_ < kTicketKeyLife) {
+    set->ticket_keys_since_ = previous->ticket_keys_since_;
+    if (SSL_CTX_get_tlsext_ticket_keys(previous->tls(), keys.data(), keys.size()) == 1)
+      SSL_CTX_set_tlsext_ticket_keys(set->tls(), keys.data(), keys.size());
+    if (SSL_CTX_get_tlsext_ticket_keys(previous->dtls(), keys.data(), keys.size()) == 1)
+      SSL_CTX_set_tlsext_ticket_keys(set->dtls(), keys.data(), keys.size());
+    OPENSSL_cleanse(keys.data(), keys.size());
   }
   return set;
 }

@@ -45,7 +45,8 @@ class TlsContexts {
  public:
   /// Reads and checks every file (readable PEM, key matching its chain, certificate valid
   /// now) and builds the contexts. `previous` (a set being replaced) hands over its session
-  /// ticket keys, so the tickets clients hold stay good across a reload. Throws TlsError.
+  /// ticket keys, so the tickets clients hold stay good across a reload, unless they are a day
+  /// old. Throws TlsError.
   static std::shared_ptr<const TlsContexts> load(const TlsFiles& files,
                                                  const TlsContexts* previous = nullptr);
   ~TlsContexts();
@@ -56,6 +57,11 @@ class TlsContexts {
   SSL_CTX* dtls() const noexcept { return chains_.front().dtls; }
   /// "CN=turn.example.org (+2 by SNI), valid until 2027-03-01 12:00:00 UTC": for the log.
   const std::string& summary() const noexcept { return summary_; }
+  /// When the session ticket keys were made (they are carried over by reloads for a day).
+  std::chrono::steady_clock::time_point ticket_keys_since() const noexcept {
+    return ticket_keys_since_;
+  }
+  static constexpr std::chrono::hours kTicketKeyLife{24};
   /// The earliest expiry of all chains.
   std::chrono::system_clock::time_point not_after() const noexcept { return not_after_; }
 
@@ -71,6 +77,7 @@ class TlsContexts {
   std::vector<Chain> chains_;  // [0] = main
   std::string summary_;
   std::chrono::system_clock::time_point not_after_{};
+  std::chrono::steady_clock::time_point ticket_keys_since_{};  // when the ticket keys were made
 };
 using TlsContextsPtr = std::shared_ptr<const TlsContexts>;
 
