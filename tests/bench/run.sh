@@ -49,36 +49,13 @@ shift $((OPTIND - 1))
 [ $# -eq 1 ] || usage
 OUT=$1
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 1
-if [ "$NICE" != 0 ]; then
-  # With kernel.sched_autogroup_enabled=1 a nice value only counts inside its session's
-  # autogroup: run in a session of our own and set that group's nice (the adapters and
-  # turn-load.sh do the same for the servers and uclient, which start sessions of their own).
-  if [ -z "${BENCH_RUN_SETSID:-}" ] && [ "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null)" = 1 ]; then
-    BENCH_RUN_SETSID=1 exec setsid --wait "$0" "${ARGV[@]}"
-  fi
-  echo "$NICE" > /proc/self/autogroup 2>/dev/null
-  renice -n "$NICE" -p $$ > /dev/null 2>&1
-  export BENCH_NICE=$NICE
-fi
 log() { echo "[$(date +%H:%M:%S)] run.sh: $*" >&2; }
 has() { [[ ",$PHASES," == *",$1,"* ]]; }
+. "$HERE/lib.sh"
+bench_nice "$NICE" "${ARGV[@]}"
 
 # ---- turnd ----
-BUILT=""
-if [ -z "${TURND:-}" ]; then
-  BUILT=1
-  SRC=${TURND_SRC:-$REPO}
-  BUILD_DIR=${BUILD_DIR:-$SRC/build-bench}
-  log "building turnd (Release) from $SRC in $BUILD_DIR"
-  # -Werror off: a benchmark build must not fail on a compiler's new warning
-  cmake -S "$SRC" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTURND_BUILD_TESTS=OFF \
-      -DTURND_WERROR=OFF > "$OUT/build.log" 2>&1 \
-    && cmake --build "$BUILD_DIR" --target turnd >> "$OUT/build.log" 2>&1 \
-    || { tail -30 "$OUT/build.log" >&2; log "turnd build failed (log $OUT/build.log)"; exit 1; }
-  TURND=$BUILD_DIR/server/turnd
-fi
-[ -x "$TURND" ] || { log "no turnd binary at $TURND"; exit 1; }
-TURND=$(cd "$(dirname "$TURND")" && pwd)/$(basename "$TURND")
+bench_turnd
 if [ -n "${TURND_BEFORE:-}" ]; then
   [ -x "$TURND_BEFORE" ] || { log "no turnd binary at TURND_BEFORE=$TURND_BEFORE"; exit 1; }
   TURND_BEFORE=$(cd "$(dirname "$TURND_BEFORE")" && pwd)/$(basename "$TURND_BEFORE")
@@ -93,21 +70,8 @@ cc -O2 -Wall -o "$BENCH_BIN/stunflood" "$HERE/stunflood.c" \
 
 # ---- machine ----
 {
-  echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-  echo "nproc: $(nproc)"
-  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-  echo "kernel: $(uname -sr)"
-  echo "memory: $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "turnd: $TURND ($("$TURND" --version 2>&1 | head -1))"
-  if [ -n "$BUILT" ]; then
-    echo "turnd source: $(git -C "$SRC" rev-parse HEAD 2>/dev/null || echo '?')$(git -C "$SRC" status --porcelain -- . ':!tests' ':!docs' 2>/dev/null | grep -q . && echo ' + local changes in the work tree')"
-  else
-    echo "turnd source: ${TURND_REV:-binary given as TURND (set TURND_REV to label it)}"
-  fi
+  bench_machine
   [ -n "${TURND_BEFORE:-}" ] && echo "turnd-before: $TURND_BEFORE ($("$TURND_BEFORE" --version 2>&1 | head -1)), source ${TURND_BEFORE_REV:-?}"
-  echo "coturn: $(dpkg-query -W -f '${Version}' coturn 2>/dev/null || echo '?') ($(command -v "${TURNSERVER:-turnserver}"))"
-  echo "compiler: $(cc --version | head -1)"
   echo "nice: $NICE; phases: $PHASES; reps: $REPS; quick: $QUICK"
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
