@@ -229,6 +229,7 @@ def test_dtls_garbage_and_hello_flood_make_no_session(server, peer):
     tlslib.require_tls_metrics(m0)
     honest, relay = honest_relay(server, "dtls", peer, "honest-dtls")
     try:
+        conns = tlslib.open_connections(server.admin, settle_to=1)  # the honest session
         m0 = tlslib.scrape(server.admin)
         hellos = [dtls_client_hello() for _ in range(4)]
         flood = [udp_socket(f"127.0.0.{2 + i}") for i in range(100)]
@@ -266,8 +267,8 @@ def test_dtls_garbage_and_hello_flood_make_no_session(server, peer):
         # no session: no handshake done, no connection counted beyond the honest one
         m1 = tlslib.scrape(server.admin)
         assert tlslib.handshakes(m1, "dtls") == tlslib.handshakes(m0, "dtls"), (m0, m1)
-        assert m1.get("turnd_tcp_connections") == m0.get("turnd_tcp_connections"), \
-            f"sessions/connections {m0.get('turnd_tcp_connections')} -> {m1.get('turnd_tcp_connections')}"
+        assert m1["turnd_tcp_connections"] == conns, \
+            f"sessions/connections {conns} -> {m1['turnd_tcp_connections']}"
         hv = 'turnd_dtls_datagrams_total{kind="hello_verify_sent"}'
         dropped = 'turnd_dtls_datagrams_total{kind="dropped"}'
         assert m1.get(hv, 0) - m0.get(hv, 0) >= len(flood_replies), (m0.get(hv), m1.get(hv))
@@ -375,6 +376,7 @@ def test_half_open_sessions_are_closed(server):
     """A DTLS client that returns the cookie and then goes silent holds a session (counted with
     the connections) only until the handshake timeout; a TLS client that finishes the handshake
     and sends no STUN is closed by --first-message-timeout, as over TCP."""
+    conns = tlslib.open_connections(server.admin, settle_to=0)
     m0 = tlslib.scrape(server.admin)
     conn = dtls_client_connection()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
@@ -389,10 +391,10 @@ def test_half_open_sessions_are_closed(server):
         dtls_step(conn)
         u.send(dtls_output(conn))  # the ClientHello with the cookie: now the server keeps a session
         assert 2 in handshake_types(u.recv(8192)), "no ServerHello after the cookie"
-        assert tlslib.scrape(server.admin)["turnd_tcp_connections"] == m0["turnd_tcp_connections"] + 1
+        assert tlslib.open_connections(server.admin) == conns + 1
         t0 = time.monotonic()
-        assert tlslib.wait_for(lambda: tlslib.scrape(server.admin)["turnd_tcp_connections"]
-                               == m0["turnd_tcp_connections"], TIMEOUT + 3), "DTLS session kept"
+        assert tlslib.wait_for(lambda: tlslib.open_connections(server.admin) == conns, TIMEOUT + 3), \
+            "DTLS session kept"
         took = time.monotonic() - t0
     assert TIMEOUT - 0.5 <= took <= TIMEOUT + 2.5, f"half DTLS handshake released after {took:.1f} s"
     m1 = tlslib.scrape(server.admin)
@@ -408,7 +410,7 @@ def test_half_open_sessions_are_closed(server):
 def test_dtls_cookie_is_bound_to_the_address(server):
     """A cookie obtained from one address and replayed from another makes no session: the
     server answers at most another HelloVerifyRequest (RFC 6347 §4.2.1)."""
-    m0 = tlslib.scrape(server.admin)
+    conns = tlslib.open_connections(server.admin, settle_to=0)
     conn = dtls_client_connection()
     with udp_socket("127.0.0.20") as a, udp_socket("127.0.0.21") as b:
         a.connect(server.dtls)
@@ -424,6 +426,6 @@ def test_dtls_cookie_is_bound_to_the_address(server):
         replies = collect([b], 1.0)[b]
         assert all(handshake_types(d) == [3] for d in replies), \
             f"replayed cookie answered with handshake types {[handshake_types(d) for d in replies]}"
-        assert tlslib.scrape(server.admin)["turnd_tcp_connections"] == m0["turnd_tcp_connections"]
+        assert tlslib.open_connections(server.admin) == conns
         a.send(with_cookie)  # from the address it was made for, the same bytes do proceed
         assert 2 in handshake_types(a.recv(8192)), "no ServerHello for the cookie's own address"

@@ -223,6 +223,15 @@ def allocations_by_transport(m: Dict[str, float], transport: str) -> Optional[fl
     return m.get(f'turnd_allocations_by_transport{{transport="{transport}"}}')
 
 
+def open_connections(admin: int, settle_to: Optional[int] = None) -> float:
+    """turnd_tcp_connections (TCP and TLS connections and DTLS sessions); with settle_to, first
+    wait (up to 3 s) until it is that many: the launcher's readiness probes and closed clients
+    leave the gauge a moment after they are gone."""
+    if settle_to is not None:
+        wait_for(lambda: scrape(admin)["turnd_tcp_connections"] == settle_to, 3)
+    return scrape(admin)["turnd_tcp_connections"]
+
+
 def wait_for(predicate, timeout: float, step: float = 0.05) -> bool:
     end = time.monotonic() + timeout
     for _ in range(100000):
