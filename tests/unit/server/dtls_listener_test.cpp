@@ -76,12 +76,13 @@ TransportAddress local_address(int fd) {
   return io::from_sockaddr(ss);
 }
 
-/// A UDP socket on 127.0.0.1 with a kernel-chosen port; connected to `server` when given.
-int udp_socket(std::optional<TransportAddress> server = std::nullopt) {
+/// A UDP socket on 127.0.0.1:`port` (0: kernel-chosen); connected to `server` when given.
+int udp_socket(std::optional<TransportAddress> server = std::nullopt, std::uint16_t port = 0) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   sockaddr_in local{};
   local.sin_family = AF_INET;
   local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  local.sin_port = htons(port);
   ::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local);
   if (server) {
     sockaddr_storage ss{};
@@ -116,7 +117,9 @@ bool wait_for(Pred done, std::chrono::milliseconds limit = 3s) {
 /// without blocking: handshake flights are retransmitted on DTLSv1_get_timeout.
 class DtlsClient {
  public:
-  DtlsClient(SSL_CTX* ctx, const TransportAddress& server) : fd_(udp_socket(server)) {
+  /// `port`: the client's own port, 0 for any.
+  DtlsClient(SSL_CTX* ctx, const TransportAddress& server, std::uint16_t port = 0)
+      : fd_(udp_socket(server, port)) {
     ssl_.reset(SSL_new(ctx));
     BIO* bio = BIO_new_dgram(fd_, BIO_NOCLOSE);
     sockaddr_storage ss{};
@@ -389,6 +392,28 @@ TEST_F(DtlsListenerTest, IdleTimeoutClosesAnOpenSessionWithCloseNotify) {
   EXPECT_TRUE(client.closed()) << "the server said close_notify";
   stop();
   EXPECT_EQ(listener_->sessions(), 0u);
+}
+
+TEST_F(DtlsListenerTest, ClientStartingOverFromItsAddressReplacesItsSession) {
+  start({.limiter = &limiter_});
+  std::uint16_t port = 0;
+  {
+    DtlsClient first(client_ctx_.get(), server_);
+    ASSERT_TRUE(first.handshake());
+    port = first.address().port;
+  }  // gone without close_notify (an app restart behind the same NAT mapping)
+  ASSERT_TRUE(wait_for([&] { return handshakes() == 1; }));
+  DtlsClient again(client_ctx_.get(), server_, port);
+  ASSERT_EQ(again.address().port, port);
+  ASSERT_TRUE(again.handshake());
+  ASSERT_TRUE(wait_for([&] { return handshakes() == 2; }));
+  EXPECT_EQ(counters_.dtls_hello_verify_sent.get(), 2u) << "the new ClientHello proved the address";
+  EXPECT_EQ(handler_.closed(), std::vector<TransportAddress>{again.address()}) << "the old one";
+  EXPECT_EQ(limiter_.open(), 1u);
+  ASSERT_TRUE(again.write("after the restart"));
+  EXPECT_EQ(again.read(), std::string(kReply));
+  stop();
+  EXPECT_EQ(listener_->sessions(), 1u);
 }
 
 TEST_F(DtlsListenerTest, TicketResumesAlsoAfterTheCertificatesWereReloaded) {
