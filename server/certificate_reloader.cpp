@@ -101,8 +101,12 @@ void CertificateReloader::poll() {
     load("certificate files changed");
   } else if (current != nullptr &&
              std::chrono::steady_clock::now() - current->ticket_keys_since() >=
-                 io::tls::TlsContexts::kTicketKeyLife) {
-    load("daily session ticket key rotation");
+                 io::tls::TlsContexts::kTicketKeyLife &&
+             std::chrono::steady_clock::now() >= next_rotation_try_) {
+    // The files are read again for it; if they no longer load (an expired certificate whose
+    // renewal failed), the old set stays and the next try is an hour later, not every poll.
+    if (!load("daily session ticket key rotation"))
+      next_rotation_try_ = std::chrono::steady_clock::now() + std::chrono::hours{1};
   } else {
     last_seen_ = now;
   }

@@ -57,6 +57,7 @@ class CertificateReloader {
   std::optional<io::tls::TlsFiles> files_;
   std::vector<FileStamp> loaded_, last_seen_;
   std::uint64_t applied_ = 0, failed_ = 0;
+  std::chrono::steady_clock::time_point next_rotation_try_{};  // after a failed rotation
   bool stopped_ = false;
 };
 
