@@ -14,7 +14,7 @@ std::optional<io::tls::TlsFiles> tls_files_of(const config::Config& config) {
 
 CertificateReloader::CertificateReloader(boost::asio::io_context& control,
                                          io::tls::TlsContextStore& store)
-    : control_(control), store_(store), timer_(control) {}
+    : store_(store), timer_(control) {}
 
 void CertificateReloader::start(const config::Config& config) {
   files_ = tls_files_of(config);

@@ -51,7 +51,6 @@ class CertificateReloader {
   void schedule_poll();
   void poll();
 
-  boost::asio::io_context& control_;
   io::tls::TlsContextStore& store_;
   boost::asio::steady_timer timer_;
   std::optional<io::tls::TlsFiles> files_;
