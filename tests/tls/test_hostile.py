@@ -178,7 +178,7 @@ def test_hostile_tls_clients_do_not_disturb_a_relay(server, peer):
         t0 = time.monotonic()
         with StunClient(server.tls, "tls") as c:
             assert c.binding().is_success
-        assert time.monotonic() - t0 < 1.0, "a new TLS client waited behind the slow loris"
+        assert time.monotonic() - t0 < 1.5, "a new TLS client waited behind the slow loris"
         # every slow-loris connection closed by the deadline although it keeps sending
         assert tlslib.wait_for(lambda: all(c is not None for c in loris.closed_after), TIMEOUT + 6)
         late = [round(c, 1) for c in loris.closed_after if c is None or c > TIMEOUT + 2.5]

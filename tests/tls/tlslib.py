@@ -417,6 +417,11 @@ class NumberedRelay:
         except Exception as e:  # noqa: BLE001 - reported by stop()
             self.error = f"{type(e).__name__}: {e}"
 
+    def advances(self, n: int = 5, timeout: float = 5.0) -> bool:
+        """True when n more messages went round within timeout (the session still relays)."""
+        start = self.sent
+        return wait_for(lambda: self.sent >= start + n and not self.lost, timeout)
+
     def stop(self) -> "NumberedRelay":
         self._stop.set()
         self._thread.join(10)
