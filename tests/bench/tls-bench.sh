@@ -6,8 +6,11 @@
 # Usage: tests/bench/tls-bench.sh [options] OUTDIR
 #   -S SERIES  comma list of                                                 [relay,hs,mem]
 #                relay  relayed msgs per server CPU-second via a UDP echo peer (turnutils_peer),
-#                       turnutils_uclient -S (-t: TLS; without: DTLS) -m RELAY_CLIENTS -n RELAY_MSGS
-#                       -l 120 -z 0, REST credentials; points tls-10p, dtls-10p
+#                       turnutils_uclient -S (-t: TLS; without: DTLS) -l 120, REST credentials.
+#                       Points (RELAY_POINTS): PROTO-Np = N clients flooding (-z 0, RELAY_MSGS
+#                       each): the server saturates, loss is reported; PROTO-Np-paced = N clients
+#                       at one message per ms each (-z 1, RELAY_PACED_MSGS each): the same
+#                       offered rate for both servers, below saturation
 #                hs     full handshakes (tlsconn rate: HS_PAR connections at a time, each a full
 #                       handshake, one Binding round trip, close) for HS_SECS s; server CPU-ms per
 #                       handshake. Points: tls (what a default OpenSSL client gets: turnd TLS 1.3,
@@ -21,12 +24,15 @@
 #   -n NICE    nice level of the autogroups of clients and servers (run.sh -n) [0]
 #   -p PORT    UDP/TCP port (plain; answers the start-up Binding)            [3578]
 #   -T PORT    TLS and DTLS port (both servers: TCP and UDP)                 [5349]
-#   -P         also profile turnd (perf record -g, perf stat syscalls) during the tls-10p and
-#              dtls-10p relay loads: OUTDIR/perf-*.txt
+#   -P         also profile both servers during each relay point (after the repetitions): perf
+#              stat of the system calls (per relayed message) and perf record -e cpu-clock;
+#              OUTDIR/perf/SERVER-POINT.{txt,syscalls}, summary in OUTDIR/perf/summary.md
 #   -q         quick: 1 repetition, short loads (checks the set-up; figures not meaningful)
 # Environment: TURND (binary; else built like run.sh in BUILD_DIR [REPO/build-bench]), TURND_REV,
-#   TURNSERVER [turnserver], RELAY_CLIENTS [10], RELAY_MSGS [50000 per client], HS_SECS [8],
-#   HS_PAR [8], MEM_CONNS [2000], BENCH_MIN_PORT/BENCH_MAX_PORT [49152/65535].
+#   TURNSERVER [turnserver], RELAY_POINTS ["tls-10p dtls-10p tls-20p-paced dtls-20p-paced"],
+#   RELAY_MSGS [50000 per client], RELAY_PACED_MSGS [10000 per client], HS_SECS [8], HS_PAR [8],
+#   MEM_CONNS [2000], REP_START [1] (first repetition: add repetitions to an OUTDIR),
+#   BENCH_MIN_PORT/BENCH_MAX_PORT [49152/65535].
 # Placement: server pinned to CPU 1, clients (uclient, turnutils_peer, tlsconn) to CPU 0 when
 #   there are 2+ CPUs. Per-source limits are off: turnd --max-connections-per-source 0
 #   --max-connections 0 (servers/turnd.sh with BENCH_TLS_PORT), coturn has none by default
@@ -59,9 +65,13 @@ for t in turnutils_uclient turnutils_peer openssl cc python3 taskset ss; do
 done
 command -v "${TURNSERVER:-turnserver}" >/dev/null || { log "coturn's turnserver not found (apt-get install coturn)"; exit 2; }
 
-RELAY_CLIENTS=${RELAY_CLIENTS:-10}; RELAY_MSGS=${RELAY_MSGS:-50000}
-HS_SECS=${HS_SECS:-8}; HS_PAR=${HS_PAR:-8}; MEM_CONNS=${MEM_CONNS:-2000}
-if [ "$QUICK" = 1 ]; then REPS=1; RELAY_MSGS=5000; HS_SECS=2; MEM_CONNS=200; fi
+RELAY_POINTS=${RELAY_POINTS:-"tls-10p dtls-10p tls-20p-paced dtls-20p-paced"}
+RELAY_MSGS=${RELAY_MSGS:-50000}; RELAY_PACED_MSGS=${RELAY_PACED_MSGS:-10000}
+HS_SECS=${HS_SECS:-8}; HS_PAR=${HS_PAR:-8}; MEM_CONNS=${MEM_CONNS:-2000}; REP_START=${REP_START:-1}
+if [ "$QUICK" = 1 ]; then REPS=1; RELAY_MSGS=5000; RELAY_PACED_MSGS=2000; HS_SECS=2; MEM_CONNS=200; fi
+for point in $RELAY_POINTS; do
+  [[ $point =~ ^(tls|dtls)-[0-9]+p(-paced)?$ ]] || { log "bad relay point $point (PROTO-Np or PROTO-Np-paced)"; exit 2; }
+done
 
 # ---- turnd (TURND, or built like run.sh) ----
 bench_turnd
@@ -83,7 +93,8 @@ mkcert rsa -newkey rsa:2048
 {
   bench_machine
   echo "openssl: $(openssl version)"
-  echo "series: $SERIES; reps: $REPS; nice: $NICE; relay: $RELAY_CLIENTS clients x $RELAY_MSGS msgs;" \
+  echo "series: $SERIES; reps: $REP_START-$REPS; nice: $NICE; relay: $RELAY_POINTS, $RELAY_MSGS msgs" \
+       "per flooding client, $RELAY_PACED_MSGS per paced client;" \
        "hs: $HS_PAR parallel, $HS_SECS s; mem: $MEM_CONNS connections; quick: $QUICK"
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
@@ -129,14 +140,22 @@ if r.get("mode") == "hold" and r.get("held"):
 print(json.dumps(r))' "$1"
 }
 
-run_relay() {  # run_relay SERVER POINT REP
-  local s=$1 point=$2 rep=$3 pid extra=()
-  case $point in tls-*) extra=(--tcp);; esac
-  pid=$(start_server "$s" ec) || { log "$s did not start"; return 1; }
+relay_load() {  # relay_load SERVER_PID POINT TAG [MSGS_FACTOR]: one turn-load.sh run, JSON on stdout
+  local pid=$1 point=$2 tag=$3 factor=${4:-1} args=(--secure) clients msgs interval=0
+  case $point in tls-*) args+=(--tcp);; esac
+  clients=${point#*-}; clients=${clients%%p*}
+  msgs=$RELAY_MSGS
+  if [[ $point == *-paced ]]; then interval=1; msgs=$RELAY_PACED_MSGS; fi
   "$HERE/turn-load.sh" -p "$TLS_PORT" -W "${BENCH_SECRET:-bench-secret}" -u bench --server-pid "$pid" \
-    --client-cpus "$CLIENT_CPUS" --mode peer "${extra[@]}" --secure -m "$RELAY_CLIENTS" -n "$RELAY_MSGS" \
-    -l 120 -z 0 --timeout 240 --json --tag "$s/relay/$point/$rep" --raw "$OUT/raw/$s-relay-$point-$rep.txt" \
-    >> "$RESULTS" || log "relay $s $point rep $rep: turn-load.sh failed (see raw/)"
+    --client-cpus "$CLIENT_CPUS" --mode peer "${args[@]}" -m "$clients" -n "$((msgs * factor))" -l 120 \
+    -z "$interval" --timeout 240 --json --tag "$tag" --raw "$OUT/raw/${tag//\//-}.txt"
+}
+
+run_relay() {  # run_relay SERVER POINT REP
+  local s=$1 point=$2 rep=$3 pid
+  pid=$(start_server "$s" ec) || { log "$s did not start"; return 1; }
+  relay_load "$pid" "$point" "$s/relay/$point/$rep" >> "$RESULTS" \
+    || log "relay $s $point rep $rep: turn-load.sh failed (see raw/)"
   kill -0 "$pid" 2>/dev/null || log "WARNING: $s (pid $pid) is gone after relay $point rep $rep"
   stop_server "$s"
 }
@@ -166,11 +185,11 @@ run_tlsconn() {  # run_tlsconn SERIES SERVER POINT REP
 }
 
 SERVERS=(coturn turnd)
-for rep in $(seq 1 "$REPS"); do
+for rep in $(seq "$REP_START" "$REPS"); do
   order=("${SERVERS[@]}")
   [ $((rep % 2)) = 0 ] && order=(turnd coturn)
   if has relay; then
-    for point in "tls-${RELAY_CLIENTS}p" "dtls-${RELAY_CLIENTS}p"; do
+    for point in $RELAY_POINTS; do
       for s in "${order[@]}"; do log "rep $rep relay $point $s"; run_relay "$s" "$point" "$rep"; done
     done
   fi
@@ -186,29 +205,57 @@ for rep in $(seq 1 "$REPS"); do
   fi
 done
 
+# -P: each server under each relay point once more (twice the messages), profiled from 6 s in:
+# perf stat of the system calls for 4 s, then perf record for 4 s.
+SYSCALLS="read write readv writev recvfrom sendto recvmsg sendmsg recvmmsg sendmmsg epoll_wait epoll_pwait epoll_ctl"
+perf_point() {  # perf_point SERVER POINT
+  local s=$1 point=$2 pid load events=() d=$OUT/perf
+  for c in $SYSCALLS; do events+=(-e "syscalls:sys_enter_$c"); done
+  pid=$(start_server "$s" ec) || return 1
+  relay_load "$pid" "$point" "$s/perf/$point/1" 2 > "$d/$s-$point.json" &
+  load=$!
+  sleep 6
+  perf stat "${events[@]}" -p "$pid" -o "$d/$s-$point.syscalls" -- sleep 4 > /dev/null 2>&1
+  perf record -e cpu-clock -F 2000 -p "$pid" -o "$d/$s-$point.data" -- sleep 4 > /dev/null 2>&1
+  wait "$load"
+  {
+    echo "# $s under relay $point: shared objects, then symbols (perf record -e cpu-clock, 4 s)"
+    perf report -i "$d/$s-$point.data" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]'
+    perf report -i "$d/$s-$point.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
+      | grep -E '^ +[0-9]' | sed 's/ \{2,\}/  /g' | head -80
+  } > "$d/$s-$point.txt"
+  stop_server "$s"
+}
 if [ "$PERF" = 1 ]; then
-  if ! command -v perf >/dev/null; then
+  if ! command -v perf > /dev/null; then
     log "perf not found: no profile"
   else
-    for point in "tls-${RELAY_CLIENTS}p" "dtls-${RELAY_CLIENTS}p"; do
-      extra=(); case $point in tls-*) extra=(--tcp);; esac
-      log "perf: turnd under relay $point"
-      pid=$(start_server turnd ec) || continue
-      "$HERE/turn-load.sh" -p "$TLS_PORT" -W "${BENCH_SECRET:-bench-secret}" -u bench --server-pid "$pid" \
-        --client-cpus "$CLIENT_CPUS" --mode peer "${extra[@]}" --secure -m "$RELAY_CLIENTS" \
-        -n "$((RELAY_MSGS * 2))" -l 120 -z 0 --timeout 240 --json --tag "turnd/perf/$point/1" \
-        > "$OUT/perf-$point.jsonl" &
-      load=$!
-      sleep 4
-      perf stat -e 'syscalls:sys_enter_*' -p "$pid" -o "$OUT/perf-stat-$point.txt" -- sleep 4 2>/dev/null
-      perf record -e cpu-clock -F 2000 -g -p "$pid" -o "$OUT/perf-$point.data" -- sleep 5 2>/dev/null
-      wait "$load"
-      perf report -i "$OUT/perf-$point.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
-        | grep -v '^$' | head -400 > "$OUT/perf-$point.txt"
-      perf report -i "$OUT/perf-$point.data" --no-children --sort dso --stdio 2>/dev/null \
-        | grep -E '^ +[0-9]' > "$OUT/perf-$point-dso.txt"
-      stop_server turnd
+    mkdir -p "$OUT/perf"
+    for point in $RELAY_POINTS; do
+      for s in "${SERVERS[@]}"; do log "perf: $s under relay $point"; perf_point "$s" "$point"; done
     done
+    python3 - "$OUT/perf" $RELAY_POINTS > "$OUT/perf/summary.md" <<'PYEOF'
+import json, re, sys
+d, points = sys.argv[1], sys.argv[2:]
+print("| point | server | relayed msgs/s | server CPU % | system calls per relayed message | kernel % of samples | top shared objects |")
+print("|---|---|---|---|---|---|---|")
+for p in points:
+    for s in ("coturn", "turnd"):
+        try:
+            r = json.load(open(f"{d}/{s}-{p}.json"))
+            calls = {m.group(2): int(m.group(1).replace(",", "")) for m in
+                     re.finditer(r"^\s*([\d,]+)\s+syscalls:sys_enter_(\w+)", open(f"{d}/{s}-{p}.syscalls").read(), re.M)}
+            dsos = [m.groups() for m in (re.match(r"^\s+([\d.]+)%\s+(\S+)\s*$", l)
+                                         for l in open(f"{d}/{s}-{p}.txt")) if m]
+        except (OSError, ValueError):
+            continue
+        rate = r.get("recv_rate_median_msgs_s") or 0
+        per = {k: v / (rate * 4) for k, v in calls.items() if v and rate}
+        top = [f"{n} {v}%" for v, n in dsos[:6] if not n.startswith("[")]
+        kern = next((v for v, n in dsos if n.startswith("[kernel")), "?")
+        print(f"| {p} | {s} | {rate:,} | {r.get('server_cpu_pct')} | {sum(per.values()):.2f} ("
+              + ", ".join(f"{k} {v:.2f}" for k, v in sorted(per.items(), key=lambda x: -x[1])) + f") | {kern} | {', '.join(top)} |")
+PYEOF
   fi
 fi
 
