@@ -59,29 +59,30 @@
 enum { ST_FREE, ST_HANDSHAKE, ST_BINDING, ST_HELD };
 
 typedef struct {
-  int fd, state, want;  /* want: EPOLLIN / EPOLLOUT registered */
-  SSL *ssl;
+  int fd, state, want; /* want: EPOLLIN / EPOLLOUT registered */
+  SSL* ssl;
   double t0;
   unsigned char txid[12];
   unsigned char buf[512];
   size_t got;
 } conn_t;
 
-static const char *host = "127.0.0.1";
+static const char* host = "127.0.0.1";
 static int port = 0, dtls = 0, conc = 8, maxn = 0, nhold = 1000;
 static double dur = 10, warm = 1, hold_s = 3, settle = 1, hard = 120;
 static int server_pid = 0;
 static const char *version = NULL, *ciphers = NULL, *suites = NULL, *groups = NULL, *alpn = NULL;
 static struct sockaddr_storage dst;
 static socklen_t dstlen;
-static SSL_CTX *ctx;
+static SSL_CTX* ctx;
 static int ep;
-static conn_t *conns;
+static conn_t* conns;
 static int nconns;
 static long ok_count, fail_count, fail_connect, fail_handshake, fail_binding;
-static double *lat;
+static double* lat;
 static size_t nlat, caplat;
-static char first_version[32] = "", first_cipher[64] = "", first_alpn[32] = "", first_group[32] = "";
+static char first_version[32] = "", first_cipher[64] = "", first_alpn[32] = "",
+            first_group[32] = "";
 static volatile sig_atomic_t stop_flag;
 
 static double now(void) {
@@ -90,7 +91,7 @@ static double now(void) {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void die(const char *msg) {
+static void die(const char* msg) {
   fprintf(stderr, "tlsconn: %s\n", msg);
   exit(2);
 }
@@ -98,23 +99,24 @@ static void die(const char *msg) {
 static long proc_cpu_ticks(int pid) {
   char path[64], buf[2048];
   snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  FILE *f = fopen(path, "r");
+  FILE* f = fopen(path, "r");
   if (!f) return -1;
   size_t n = fread(buf, 1, sizeof buf - 1, f);
   fclose(f);
   buf[n] = 0;
-  char *p = strrchr(buf, ')');
+  char* p = strrchr(buf, ')');
   if (!p) return -1;
   long ut = 0, st = 0;
   /* after ") ": state(3) ... utime is field 14, stime 15 */
-  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &ut, &st) != 2) return -1;
+  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &ut, &st) != 2)
+    return -1;
   return ut + st;
 }
 
-static long status_kb(int pid, const char *file, const char *key) {
+static long status_kb(int pid, const char* file, const char* key) {
   char path[64], line[256];
   snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
-  FILE *f = fopen(path, "r");
+  FILE* f = fopen(path, "r");
   if (!f) return -1;
   long v = -1;
   size_t kl = strlen(key);
@@ -130,7 +132,7 @@ static long status_kb(int pid, const char *file, const char *key) {
 static long count_fds(int pid) {
   char cmd[96];
   snprintf(cmd, sizeof cmd, "ls /proc/%d/fd 2>/dev/null | wc -l", pid);
-  FILE *p = popen(cmd, "r");
+  FILE* p = popen(cmd, "r");
   if (!p) return -1;
   long n = -1;
   if (fscanf(p, "%ld", &n) != 1) n = -1;
@@ -138,7 +140,7 @@ static long count_fds(int pid) {
   return n;
 }
 
-static int is_loopback(const char *a) {
+static int is_loopback(const char* a) {
   struct in_addr v4;
   struct in6_addr v6;
   if (inet_pton(AF_INET, a, &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
@@ -146,13 +148,13 @@ static int is_loopback(const char *a) {
   return 0;
 }
 
-static void set_interest(conn_t *c, int want) {
+static void set_interest(conn_t* c, int want) {
   if (c->want == want) return;
   struct epoll_event ev = {.events = (uint32_t)want, .data.ptr = c};
   if (epoll_ctl(ep, c->want ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) == 0) c->want = want;
 }
 
-static void conn_close(conn_t *c, int graceful) {
+static void conn_close(conn_t* c, int graceful) {
   if (c->ssl) {
     if (graceful) SSL_shutdown(c->ssl); /* close_notify, not waiting for the peer's */
     SSL_free(c->ssl);
@@ -165,20 +167,20 @@ static void conn_close(conn_t *c, int graceful) {
   ERR_clear_error();
 }
 
-static void record_failure(conn_t *c, long *which) {
+static void record_failure(conn_t* c, long* which) {
   ++fail_count;
   ++*which;
   if (fail_count <= 5) {
     unsigned long e = ERR_peek_error();
     char text[256] = "";
     if (e) ERR_error_string_n(e, text, sizeof text);
-    fprintf(stderr, "tlsconn: connection failed in state %d: %s%s\n", c->state,
-            text[0] ? text : "", errno && !text[0] ? strerror(errno) : "");
+    fprintf(stderr, "tlsconn: connection failed in state %d: %s%s\n", c->state, text[0] ? text : "",
+            errno && !text[0] ? strerror(errno) : "");
   }
   conn_close(c, 0);
 }
 
-static int conn_open(conn_t *c) {
+static int conn_open(conn_t* c) {
   memset(c, 0, sizeof *c);
   c->fd = -1;
   c->t0 = now();
@@ -190,7 +192,7 @@ static int conn_open(conn_t *c) {
   }
   /* Blocking connect: on loopback it completes in the kernel (SYN/SYN-ACK from the listen
    * queue), independent of the server's accept. Then non-blocking for the TLS part. */
-  if (connect(fd, (struct sockaddr *)&dst, dstlen) != 0) {
+  if (connect(fd, (struct sockaddr*)&dst, dstlen) != 0) {
     close(fd);
     return -1;
   }
@@ -199,7 +201,7 @@ static int conn_open(conn_t *c) {
   c->ssl = SSL_new(ctx);
   if (!c->ssl) return -1;
   if (dtls) {
-    BIO *bio = BIO_new_dgram(fd, BIO_NOCLOSE);
+    BIO* bio = BIO_new_dgram(fd, BIO_NOCLOSE);
     BIO_ctrl(bio, BIO_CTRL_DGRAM_SET_CONNECTED, 0, &dst);
     SSL_set_bio(c->ssl, bio, bio);
   } else {
@@ -210,7 +212,7 @@ static int conn_open(conn_t *c) {
   return 0;
 }
 
-static void send_binding(conn_t *c) {
+static void send_binding(conn_t* c) {
   unsigned char req[20] = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42};
   RAND_bytes(c->txid, sizeof c->txid);
   memcpy(req + 8, c->txid, 12);
@@ -224,16 +226,16 @@ static void send_binding(conn_t *c) {
 }
 
 /* Completed connection (rate: closed and counted; hold: kept). */
-static void on_done(conn_t *c, int rate_mode, int counting) {
+static void on_done(conn_t* c, int rate_mode, int counting) {
   if (!first_version[0]) {
     snprintf(first_version, sizeof first_version, "%s", SSL_get_version(c->ssl));
     snprintf(first_cipher, sizeof first_cipher, "%s", SSL_get_cipher_name(c->ssl));
-    const unsigned char *p;
+    const unsigned char* p;
     unsigned l;
     SSL_get0_alpn_selected(c->ssl, &p, &l);
-    snprintf(first_alpn, sizeof first_alpn, "%.*s", (int)l, p ? (const char *)p : "");
+    snprintf(first_alpn, sizeof first_alpn, "%.*s", (int)l, p ? (const char*)p : "");
     int nid = SSL_get_negotiated_group(c->ssl);
-    const char *g = nid > 0 ? OBJ_nid2sn(nid) : NULL;
+    const char* g = nid > 0 ? OBJ_nid2sn(nid) : NULL;
     snprintf(first_group, sizeof first_group, "%s", g ? g : "");
   }
   if (counting) {
@@ -254,7 +256,7 @@ static void on_done(conn_t *c, int rate_mode, int counting) {
 }
 
 /* Drives one connection as far as it goes; returns when it must wait. */
-static void drive(conn_t *c, int rate_mode, int counting) {
+static void drive(conn_t* c, int rate_mode, int counting) {
   for (;;) {
     if (c->state == ST_HANDSHAKE) {
       int r = SSL_do_handshake(c->ssl);
@@ -264,8 +266,14 @@ static void drive(conn_t *c, int rate_mode, int counting) {
         continue;
       }
       int e = SSL_get_error(c->ssl, r);
-      if (e == SSL_ERROR_WANT_READ) { set_interest(c, EPOLLIN); return; }
-      if (e == SSL_ERROR_WANT_WRITE) { set_interest(c, EPOLLOUT); return; }
+      if (e == SSL_ERROR_WANT_READ) {
+        set_interest(c, EPOLLIN);
+        return;
+      }
+      if (e == SSL_ERROR_WANT_WRITE) {
+        set_interest(c, EPOLLOUT);
+        return;
+      }
       record_failure(c, &fail_handshake);
       return;
     }
@@ -275,7 +283,10 @@ static void drive(conn_t *c, int rate_mode, int counting) {
         c->got += (size_t)r;
         if (c->got < 20) continue;
         size_t len = 20 + ((size_t)c->buf[2] << 8 | c->buf[3]);
-        if (len > sizeof c->buf) { record_failure(c, &fail_binding); return; }
+        if (len > sizeof c->buf) {
+          record_failure(c, &fail_binding);
+          return;
+        }
         if (c->got < len) continue;
         if (c->buf[0] != 0x01 || c->buf[1] != 0x01 || memcmp(c->buf + 8, c->txid, 12) != 0) {
           record_failure(c, &fail_binding);
@@ -285,8 +296,14 @@ static void drive(conn_t *c, int rate_mode, int counting) {
         return;
       }
       int e = SSL_get_error(c->ssl, r);
-      if (e == SSL_ERROR_WANT_READ) { set_interest(c, EPOLLIN); return; }
-      if (e == SSL_ERROR_WANT_WRITE) { set_interest(c, EPOLLOUT); return; }
+      if (e == SSL_ERROR_WANT_READ) {
+        set_interest(c, EPOLLIN);
+        return;
+      }
+      if (e == SSL_ERROR_WANT_WRITE) {
+        set_interest(c, EPOLLOUT);
+        return;
+      }
       record_failure(c, &fail_binding);
       return;
     }
@@ -307,7 +324,7 @@ static void drive(conn_t *c, int rate_mode, int counting) {
   }
 }
 
-static int start_conn(conn_t *c, int rate_mode, int counting) {
+static int start_conn(conn_t* c, int rate_mode, int counting) {
   if (conn_open(c) != 0) {
     ++fail_count;
     ++fail_connect;
@@ -332,14 +349,14 @@ static void poll_once(int ms, int rate_mode, int counting) {
   struct epoll_event evs[256];
   int n = epoll_wait(ep, evs, 256, ms);
   for (int i = 0; i < n; ++i) {
-    conn_t *c = evs[i].data.ptr;
+    conn_t* c = evs[i].data.ptr;
     if (c->state != ST_FREE) drive(c, rate_mode, counting);
   }
   dtls_timers();
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
+static int cmp_double(const void* a, const void* b) {
+  double x = *(const double*)a, y = *(const double*)b;
   return x < y ? -1 : x > y;
 }
 
@@ -387,9 +404,10 @@ static int run_rate(void) {
   qsort(lat, nlat, sizeof *lat, cmp_double);
   printf("mode=rate\n");
   print_common();
-  printf("parallel=%d\nwindow_s=%.2f\nconnections=%ld\nfailures=%ld\nfail_connect=%ld\n"
-         "fail_handshake=%ld\nfail_binding=%ld\n",
-         conc, win, ok_count, fail_count, fail_connect, fail_handshake, fail_binding);
+  printf(
+      "parallel=%d\nwindow_s=%.2f\nconnections=%ld\nfailures=%ld\nfail_connect=%ld\n"
+      "fail_handshake=%ld\nfail_binding=%ld\n",
+      conc, win, ok_count, fail_count, fail_connect, fail_handshake, fail_binding);
   printf("handshakes_per_s=%.1f\n", win > 0 ? ok_count / win : 0);
   printf("latency_p50_ms=%.3f\nlatency_p99_ms=%.3f\n", pct(50) * 1e3, pct(99) * 1e3);
   if (server_pid && cpu0 >= 0 && cpu1 >= 0) {
@@ -401,7 +419,7 @@ static int run_rate(void) {
   return fail_count ? 1 : 0;
 }
 
-static void snapshot(const char *tag) {
+static void snapshot(const char* tag) {
   if (!server_pid) return;
   printf("server_rss_kb_%s=%ld\n", tag, status_kb(server_pid, "status", "VmRSS"));
   printf("server_pss_kb_%s=%ld\n", tag, status_kb(server_pid, "smaps_rollup", "Pss"));
@@ -454,8 +472,8 @@ static int run_hold(void) {
   int held = 0;
   for (int i = 0; i < nhold; ++i) held += conns[i].state == ST_HELD;
   print_common();
-  printf("warmup_failures=%ld\nrequested=%d\nheld=%d\nopen_s=%.2f\nopen_per_s=%.1f\n", warm_failures,
-         nhold, held, t_up, t_up > 0 ? held / t_up : 0);
+  printf("warmup_failures=%ld\nrequested=%d\nheld=%d\nopen_s=%.2f\nopen_per_s=%.1f\n",
+         warm_failures, nhold, held, t_up, t_up > 0 ? held / t_up : 0);
   /* Settle, keep serving events (e.g. tickets, closes), then read the server. */
   double t_settle = now() + settle;
   while (now() < t_settle) poll_once(50, 0, 0);
@@ -477,45 +495,81 @@ static void on_signal(int s) {
   stop_flag = 1;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   int o;
   while ((o = getopt(argc, argv, "s:p:uc:t:w:N:n:H:S:P:V:C:q:g:a:T:")) != -1) {
     switch (o) {
-      case 's': host = optarg; break;
-      case 'p': port = atoi(optarg); break;
-      case 'u': dtls = 1; break;
-      case 'c': conc = atoi(optarg); break;
-      case 't': dur = atof(optarg); break;
-      case 'w': warm = atof(optarg); break;
-      case 'N': maxn = atoi(optarg); break;
-      case 'n': nhold = atoi(optarg); break;
-      case 'H': hold_s = atof(optarg); break;
-      case 'S': settle = atof(optarg); break;
-      case 'P': server_pid = atoi(optarg); break;
-      case 'V': version = optarg; break;
-      case 'C': ciphers = optarg; break;
-      case 'q': suites = optarg; break;
-      case 'g': groups = optarg; break;
-      case 'a': alpn = optarg; break;
-      case 'T': hard = atof(optarg); break;
-      default: die("usage: tlsconn -p PORT [-s ADDR] [-u] rate|hold [options] (see the source)");
+      case 's':
+        host = optarg;
+        break;
+      case 'p':
+        port = atoi(optarg);
+        break;
+      case 'u':
+        dtls = 1;
+        break;
+      case 'c':
+        conc = atoi(optarg);
+        break;
+      case 't':
+        dur = atof(optarg);
+        break;
+      case 'w':
+        warm = atof(optarg);
+        break;
+      case 'N':
+        maxn = atoi(optarg);
+        break;
+      case 'n':
+        nhold = atoi(optarg);
+        break;
+      case 'H':
+        hold_s = atof(optarg);
+        break;
+      case 'S':
+        settle = atof(optarg);
+        break;
+      case 'P':
+        server_pid = atoi(optarg);
+        break;
+      case 'V':
+        version = optarg;
+        break;
+      case 'C':
+        ciphers = optarg;
+        break;
+      case 'q':
+        suites = optarg;
+        break;
+      case 'g':
+        groups = optarg;
+        break;
+      case 'a':
+        alpn = optarg;
+        break;
+      case 'T':
+        hard = atof(optarg);
+        break;
+      default:
+        die("usage: tlsconn -p PORT [-s ADDR] [-u] rate|hold [options] (see the source)");
     }
   }
   if (optind != argc - 1) die("usage: tlsconn -p PORT [-s ADDR] [-u] rate|hold [options]");
-  const char *mode = argv[optind];
+  const char* mode = argv[optind];
   if (port <= 0 || port > 65535) die("-p PORT required");
   if (!is_loopback(host)) die("loopback addresses only (127.0.0.0/8, ::1)");
-  if (conc < 1 || conc > 10000 || nhold < 1 || nhold > 100000 || dur <= 0 || dur > 600 || hard > 1800)
+  if (conc < 1 || conc > 10000 || nhold < 1 || nhold > 100000 || dur <= 0 || dur > 600 ||
+      hard > 1800)
     die("option out of range");
   memset(&dst, 0, sizeof dst);
   if (strchr(host, ':')) {
-    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&dst;
+    struct sockaddr_in6* a = (struct sockaddr_in6*)&dst;
     a->sin6_family = AF_INET6;
     a->sin6_port = htons((uint16_t)port);
     inet_pton(AF_INET6, host, &a->sin6_addr);
     dstlen = sizeof *a;
   } else {
-    struct sockaddr_in *a = (struct sockaddr_in *)&dst;
+    struct sockaddr_in* a = (struct sockaddr_in*)&dst;
     a->sin_family = AF_INET;
     a->sin_port = htons((uint16_t)port);
     inet_pton(AF_INET, host, &a->sin_addr);
@@ -538,7 +592,9 @@ int main(int argc, char **argv) {
   if (dtls) {
     SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
   } else if (version) {
-    int v = strcmp(version, "1.3") == 0 ? TLS1_3_VERSION : strcmp(version, "1.2") == 0 ? TLS1_2_VERSION : 0;
+    int v = strcmp(version, "1.3") == 0   ? TLS1_3_VERSION
+            : strcmp(version, "1.2") == 0 ? TLS1_2_VERSION
+                                          : 0;
     if (!v) die("-V must be 1.2 or 1.3");
     SSL_CTX_set_min_proto_version(ctx, v);
     SSL_CTX_set_max_proto_version(ctx, v);
@@ -557,9 +613,12 @@ int main(int argc, char **argv) {
   ep = epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) die("epoll_create1 failed");
   int rc;
-  if (strcmp(mode, "rate") == 0) rc = run_rate();
-  else if (strcmp(mode, "hold") == 0) rc = run_hold();
-  else die("mode must be rate or hold");
+  if (strcmp(mode, "rate") == 0)
+    rc = run_rate();
+  else if (strcmp(mode, "hold") == 0)
+    rc = run_hold();
+  else
+    die("mode must be rate or hold");
   fflush(stdout);
   return rc;
 }
