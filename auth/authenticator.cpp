@@ -47,11 +47,13 @@ std::optional<PasswordAlgorithmId> Authenticator::negotiated_algorithm(
   return static_cast<PasswordAlgorithmId>(chosen->algorithm);
 }
 
+template <class Password>
 AuthResult Authenticator::verify_with_password(const MessageView& request,
-                                               std::string_view username, std::string_view password,
-                                               PasswordAlgorithmId alg) const {
-  return verify_with_key(request, username,
-                         long_term_key(username, credentials_->realm, password, alg));
+                                               std::string_view username, Password&& password,
+                                               PasswordAlgorithmId alg, int source) const {
+  return verify_with_key(request, username, keys_.get(username, alg, source, [&] {
+    return long_term_key(username, credentials_->realm, password(), alg);
+  }));
 }
 
 AuthResult Authenticator::verify_with_key(const MessageView& request, std::string_view username,
@@ -113,7 +115,9 @@ AuthResult Authenticator::check(const MessageView& request, const IpAddress& cli
   }
 
   if (auto user = credentials_->users.find(username); user != credentials_->users.end())
-    return verify_with_password(request, username, user->second, *alg);
+    return verify_with_password(
+        request, username, [&]() -> std::string_view { return user->second; }, *alg,
+        DerivedKeyCache::kStaticUser);
   if (auto minted = credentials_->minted.find(username); minted != credentials_->minted.end())
     return verify_minted(request, username, minted->second, *alg, now);
 
@@ -121,8 +125,11 @@ AuthResult Authenticator::check(const MessageView& request, const IpAddress& cli
   if (!rest || credentials_->secrets.empty()) return fail(Verdict::Challenge, "unknown user");
   if (rest->expiry + options_.clock_skew < std::chrono::time_point_cast<std::chrono::seconds>(now))
     return fail(Verdict::Challenge, "REST credential expired");
-  for (const auto& secret : credentials_->secrets) {  // newest first; all active ones verify
-    auto r = verify_with_password(request, username, rest_password(secret, username), *alg);
+  const auto& secrets = credentials_->secrets;
+  for (std::size_t i = 0; i < secrets.size(); ++i) {  // newest first; all active ones verify
+    auto r = verify_with_password(
+        request, username, [&] { return rest_password(secrets[i], username); }, *alg,
+        static_cast<int>(i));
     if (r.verdict == Verdict::Ok) {
       r.expires = rest->expiry + options_.clock_skew;
       r.user_offset = r.username.size() - rest->user.size();

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "auth/credential_store.hpp"
+#include "auth/key_cache.hpp"
 #include "auth/nonce.hpp"
 #include "protocol/integrity.hpp"
 #include "protocol/message_view.hpp"
@@ -54,7 +55,10 @@ class Authenticator {
   }
   const std::string& realm() const noexcept { return credentials_->realm; }
   /// Swaps in a new snapshot (reload, rotation). Called on the owning thread.
-  void set_credentials(CredentialsPtr c) { credentials_ = std::move(c); }
+  void set_credentials(CredentialsPtr c) {
+    credentials_ = std::move(c);
+    keys_.clear();  // keys of the old snapshot (a removed secret, a changed password)
+  }
 
   /// What the server offers in PASSWORD-ALGORITHMS, in order of preference.
   static constexpr std::array<protocol::PasswordAlgorithmId, 2> kOffered = {
@@ -63,9 +67,12 @@ class Authenticator {
  private:
   std::optional<protocol::PasswordAlgorithmId> negotiated_algorithm(
       const protocol::MessageView& request, std::string_view nonce) const;
+  /// `source`: DerivedKeyCache::kStaticUser, or the index of the REST secret `password` is
+  /// derived from (computed only when the key is not cached).
+  template <class Password>
   AuthResult verify_with_password(const protocol::MessageView& request, std::string_view username,
-                                  std::string_view password,
-                                  protocol::PasswordAlgorithmId alg) const;
+                                  Password&& password, protocol::PasswordAlgorithmId alg,
+                                  int source) const;
   AuthResult verify_with_key(const protocol::MessageView& request, std::string_view username,
                              const protocol::IntegrityKey& key) const;
   AuthResult verify_minted(const protocol::MessageView& request, std::string_view username,
@@ -75,6 +82,9 @@ class Authenticator {
   AuthOptions options_;
   CredentialsPtr credentials_;
   NonceFactory nonces_;
+  // check() is const to its callers; the keys it derived are a cache of the snapshot, cleared
+  // with it. Owner: the Authenticator's thread, like the Authenticator.
+  mutable DerivedKeyCache keys_;
 };
 
 }  // namespace turnd::auth

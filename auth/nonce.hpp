@@ -9,6 +9,7 @@
 
 #include <array>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,9 @@ namespace turnd::auth {
 
 using Clock = std::chrono::system_clock;
 
+/// Owner: one thread per copy. make() and check() reuse a keyed HMAC context inside, and
+/// check() remembers the nonces it verified, so each shard's Authenticator holds its own copy
+/// (a copy gets a context of its own and an empty memory).
 class NonceFactory {
  public:
   static constexpr std::string_view kCookie = "obMatJos2";
@@ -28,6 +32,14 @@ class NonceFactory {
   /// shared key instead.
   NonceFactory(std::chrono::seconds lifetime);
   NonceFactory(std::chrono::seconds lifetime, const std::array<std::uint8_t, 32>& key);
+  NonceFactory(const NonceFactory& o) : NonceFactory(o.lifetime_, o.key_) {}
+  NonceFactory& operator=(const NonceFactory& o) {
+    if (this != &o) *this = NonceFactory{o};
+    return *this;
+  }
+  NonceFactory(NonceFactory&&) noexcept = default;
+  NonceFactory& operator=(NonceFactory&&) noexcept = default;
+  ~NonceFactory();
 
   std::string make(const protocol::IpAddress& client, Clock::time_point now) const;
   enum class Check : std::uint8_t { Valid, Expired, Invalid };
@@ -39,8 +51,27 @@ class NonceFactory {
  private:
   void mac(std::string_view expiry_hex, const protocol::IpAddress& client,
            char out[16]) const noexcept;
+  struct MacFree {
+    void operator()(void* ctx) const noexcept;
+  };
   std::chrono::seconds lifetime_;
   std::array<std::uint8_t, 32> key_{};
+  /// HMAC-SHA256 keyed with key_ once (EVP_MAC_CTX): re-initialised per nonce, not re-keyed,
+  /// and no algorithm look-up by name per nonce. nullptr: fall back to the one-shot HMAC().
+  std::unique_ptr<void, MacFree> mac_;
+  /// Nonces whose MAC verified, with the client address it verified for: the requests of one
+  /// allocation (Allocate, CreatePermission, Refresh...) carry the same nonce from the same
+  /// address, and a hit (the whole nonce and the address equal) skips only the MAC, whose
+  /// result is the same; the expiry is still checked. Direct-mapped, allocated on first use.
+  struct Verified {
+    std::array<char, kSize> nonce{};
+    protocol::IpAddress client;
+    bool valid = false;
+  };
+  static constexpr std::size_t kVerifiedSlots = 256;
+  mutable std::unique_ptr<std::array<Verified, kVerifiedSlots>> verified_;
+  bool verified_before(std::string_view nonce, const protocol::IpAddress& client) const noexcept;
+  void remember_verified(std::string_view nonce, const protocol::IpAddress& client) const noexcept;
 };
 
 }  // namespace turnd::auth

@@ -1,9 +1,10 @@
 #include "auth/rest_credential.hpp"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <charconv>
+
+#include "protocol/integrity.hpp"
 
 namespace turnd::auth {
 
@@ -24,10 +25,13 @@ std::optional<RestUsername> parse_rest_username(std::string_view username,
 }
 
 std::string rest_password(std::string_view secret, std::string_view username) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  HMAC(EVP_sha1(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(username.data()), username.size(), mac, &len);
+  // The one-shot HMAC() looks SHA-1 and HMAC up by name each time; protocol::hmac keeps a
+  // context per thread (this runs for every authenticated request of a REST user).
+  unsigned char mac[32];
+  const auto len = protocol::hmac(
+      protocol::IntegrityAlg::Sha1,
+      {reinterpret_cast<const std::uint8_t*>(secret.data()), secret.size()},
+      {reinterpret_cast<const std::uint8_t*>(username.data()), username.size()}, mac);
   std::string out(4 * ((len + 2) / 3) + 1, '\0');
   const int n =
       EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), mac, static_cast<int>(len));

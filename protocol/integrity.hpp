@@ -38,6 +38,10 @@ std::array<std::uint8_t, 32> userhash(std::string_view username, std::string_vie
 std::size_t hmac_with_length(IntegrityAlg alg, ByteSpan key, ByteSpan prefix,
                              std::uint16_t length_field, std::uint8_t* out) noexcept;
 
+/// Plain HMAC-SHA1 or HMAC-SHA256 of `data` (REST passwords). Returns the MAC size written to
+/// `out` (20 or 32), 0 on failure.
+std::size_t hmac(IntegrityAlg alg, ByteSpan key, ByteSpan data, std::uint8_t* out) noexcept;
+
 enum class IntegrityResult : std::uint8_t { Ok, Missing, Mismatch };
 /// Checks MESSAGE-INTEGRITY-SHA256 if present, else MESSAGE-INTEGRITY. Constant-time compare.
 IntegrityResult verify_integrity(const MessageView& msg, ByteSpan key) noexcept;

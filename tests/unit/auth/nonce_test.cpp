@@ -57,6 +57,23 @@ TEST(Nonce, BoundToTheClientAddress) {
   EXPECT_EQ(f.check(n, kClient, kNow), Check::Valid);
 }
 
+TEST(Nonce, AVerifiedNonceStaysBoundToItsAddressAndBytes) {
+  // check() remembers the nonces it verified (the requests of one allocation share one); the
+  // memory must not change a verdict.
+  const NonceFactory f{kLifetime, kKey};
+  const auto n = f.make(kClient, kNow);
+  ASSERT_EQ(f.check(n, kClient, kNow), Check::Valid);
+  EXPECT_EQ(f.check(n, protocol::IpAddress::v4({192, 0, 2, 2}), kNow), Check::Invalid);
+  std::string mac = n;
+  mac.back() = mac.back() == 'A' ? 'B' : 'A';  // same slot, other bytes
+  EXPECT_EQ(f.check(mac, kClient, kNow), Check::Invalid);
+  EXPECT_EQ(f.check(n, kClient, kNow + kLifetime + seconds{1}), Check::Expired);
+  EXPECT_EQ(f.check(n, kClient, kNow), Check::Valid);
+  // A copy starts without the memory and still verifies.
+  const NonceFactory copy = f;
+  EXPECT_EQ(copy.check(n, kClient, kNow), Check::Valid);
+}
+
 TEST(Nonce, BoundToTheKey) {
   const NonceFactory f{kLifetime, kKey};
   const NonceFactory other{kLifetime, std::array<std::uint8_t, 32>{9}};
