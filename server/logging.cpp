@@ -1,20 +1,25 @@
 #include "server/logging.hpp"
 
-#include <spdlog/async.h>
-#include <spdlog/async_logger.h>
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "server/log_text.hpp"
+#include "server/logging_sink.hpp"
 
 namespace turnd::server {
 
 namespace {
 
-/// Lines waiting for the writer thread. When it is full (stderr blocked, a flood of lines) the
-/// oldest waiting line is dropped: an I/O thread never waits for the log.
-constexpr std::size_t kQueueLines = 8192;
+/// The one sink, kept to stop its writer thread at exit (spdlog::shutdown may not destroy it
+/// while a logger copy lives).
+std::shared_ptr<BatchingStderrSink> g_sink;
+
+/// Whether escape_controls would change `text` (a byte < 0x20 or 0x7f).
+bool has_controls(std::string_view text) noexcept {
+  for (const char c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+  return false;
+}
 
 /// The message (%v) escaped for the format: JSON string contents, or control bytes as \xHH in
 /// text lines. Client values were escaped at the call site already (logsafe); this makes a
@@ -26,6 +31,10 @@ class EscapedMessage final : public spdlog::custom_flag_formatter {
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
     const std::string_view text{msg.payload.data(), msg.payload.size()};
+    if (!json_ && !has_controls(text)) {  // the common line: nothing to escape, no copy
+      dest.append(text.data(), text.data() + text.size());
+      return;
+    }
     const std::string escaped = json_ ? escape_for_json(text) : escape_controls(text);
     dest.append(escaped.data(), escaped.data() + escaped.size());
   }
@@ -43,30 +52,23 @@ class EscapedMessage final : public spdlog::custom_flag_formatter {
 void setup_logging(const config::Config& config) {
   const auto level = spdlog::level::from_str(config.log_level);
   const bool json = config.log_format == config::LogFormat::Json;
-  spdlog::init_thread_pool(kQueueLines, 1);
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  auto logger =
-      std::make_shared<spdlog::async_logger>("turnd", std::move(sink), spdlog::thread_pool(),
-                                             spdlog::async_overflow_policy::overrun_oldest);
   auto formatter = std::make_unique<spdlog::pattern_formatter>(
       json ? spdlog::pattern_time_type::utc : spdlog::pattern_time_type::local);
   formatter->add_flag<EscapedMessage>('*', json);
   formatter->set_pattern(json ? R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":"%*"})"
                               : "%Y-%m-%d %H:%M:%S.%e %^%l%$ %*");
-  logger->set_formatter(std::move(formatter));
+  g_sink = std::make_shared<BatchingStderrSink>(std::move(formatter));
+  auto logger = std::make_shared<spdlog::logger>("turnd", g_sink);
   logger->set_level(level);
-  logger->flush_on(spdlog::level::info);
+  logger->flush_on(spdlog::level::warn);  // info lines are written in batches (logging_sink.hpp)
   spdlog::set_default_logger(std::move(logger));
   spdlog::set_level(level);
 }
 
 void shutdown_logging() noexcept {
   try {
-    if (auto pool = spdlog::thread_pool()) {
-      if (const auto lost = pool->overrun_counter(); lost > 0)
-        spdlog::warn("{} log line(s) dropped: the log queue was full", lost);
-    }
-    spdlog::shutdown();  // writes what is queued, then stops the writer thread
+    if (g_sink) g_sink->stop();  // writes what is pending (and how many lines were dropped)
+    spdlog::shutdown();
   } catch (...) {
   }
 }
