@@ -116,7 +116,7 @@ check_alive() {  # check_alive NAME PID WHAT
 turnperf() {  # turnperf TAG RAWNAME ARGS...: one turnperf run, its JSON line appended to RESULTS
   local tag=$1 raw=$OUT/raw/$2; shift 2
   pin "${CHRT[@]}" "$BIN/turnperf" "$@" > "$raw.txt" 2> "$raw.err" || log "  turnperf exit $? ($tag; see $raw.txt)"
-  python3 "$HERE/perf13.py" kv "$tag" "threads=${THREADS:-1}" "fifo=${#CHRT[@]}" "client_cmd=turnperf $*" \
+  python3 "$HERE/perf13.py" kv "$tag" "threads=${THREADS:-1}" "fifo=${#CHRT[@]}" "client_cmd=turnperf ${*//$BENCH_SECRET/***}" \
     < "$raw.txt" >> "$RESULTS"
   tail -1 "$RESULTS" | python3 -c 'import json,sys
 d=json.loads(sys.stdin.read())
