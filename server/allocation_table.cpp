@@ -39,8 +39,10 @@ Allocation& AllocationTable::insert(std::unique_ptr<Allocation> a) {
   by_id_[ref.id] = &ref;
   for (const auto& r : ref.relays) {
     by_port_[r.bound.port] = &ref;
-    services_.live_relays.add(r.bound);
-    if (r.advertised != r.bound) services_.live_relays.add(r.advertised);
+    // Clients send to the advertised address: that one is handed over between shards; a
+    // different bound address (behind --external-ip) is reached through the kernel only.
+    services_.live_relays.add(r.advertised, shard_);
+    if (r.advertised != r.bound) services_.live_relays.add(r.bound);
   }
   by_tuple_[ref.five_tuple] = std::move(a);
   return ref;

@@ -18,9 +18,9 @@ namespace turnd::server {
 
 class AllocationTable {
  public:
-  AllocationTable(SharedServices& services, ShardCounters& counters, const EventClock& clock,
-                  const ThreadOwner& owner) noexcept
-      : services_(services), counters_(counters), clock_(clock), owner_(owner) {}
+  AllocationTable(unsigned shard, SharedServices& services, ShardCounters& counters,
+                  const EventClock& clock, const ThreadOwner& owner) noexcept
+      : shard_(shard), services_(services), counters_(counters), clock_(clock), owner_(owner) {}
   ~AllocationTable();
   AllocationTable(const AllocationTable&) = delete;
   AllocationTable& operator=(const AllocationTable&) = delete;
@@ -57,6 +57,7 @@ class AllocationTable {
   std::uint64_t next_id() noexcept { return services_.next_allocation_id.fetch_add(1) + 1; }
 
  private:
+  unsigned shard_;  // recorded in LiveRelays: other shards hand this shard's datagrams over
   SharedServices& services_;
   ShardCounters& counters_;
   const EventClock& clock_;

@@ -9,7 +9,7 @@ const LiveRelays::Slot* LiveRelays::find(const protocol::IpAddress& ip) const no
   return nullptr;
 }
 
-bool LiveRelays::add(const protocol::TransportAddress& addr) {
+bool LiveRelays::add(const protocol::TransportAddress& addr, std::optional<unsigned> owner) {
   const protocol::IpAddress ip = addr.ip.unmapped();
   Slot* slot = const_cast<Slot*>(find(ip));
   if (slot == nullptr) {
@@ -24,21 +24,20 @@ bool LiveRelays::add(const protocol::TransportAddress& addr) {
       count_.store(n + 1, std::memory_order_release);  // publishes the slot to readers
     }
   }
-  slot->ports[addr.port / 64].fetch_or(std::uint64_t{1} << (addr.port % 64),
-                                       std::memory_order_relaxed);
+  const bool in_process = owner && *owner + 1u < kKernelOnly;
+  slot->ports[addr.port].store(in_process ? static_cast<std::uint16_t>(*owner + 1u) : kKernelOnly,
+                               std::memory_order_relaxed);
   return true;
 }
 
 void LiveRelays::remove(const protocol::TransportAddress& addr) noexcept {
   if (Slot* slot = const_cast<Slot*>(find(addr.ip.unmapped())))
-    slot->ports[addr.port / 64].fetch_and(~(std::uint64_t{1} << (addr.port % 64)),
-                                          std::memory_order_relaxed);
+    slot->ports[addr.port].store(0, std::memory_order_relaxed);
 }
 
-bool LiveRelays::contains(const protocol::TransportAddress& addr) const noexcept {
+std::uint16_t LiveRelays::entry(const protocol::TransportAddress& addr) const noexcept {
   const Slot* slot = find(addr.ip.unmapped());
-  return slot != nullptr &&
-         ((slot->ports[addr.port / 64].load(std::memory_order_relaxed) >> (addr.port % 64)) & 1);
+  return slot == nullptr ? 0 : slot->ports[addr.port].load(std::memory_order_relaxed);
 }
 
 }  // namespace turnd::server

@@ -25,6 +25,11 @@ struct ShardCounters : io::ListenerCounters {
   Counter packets_to_peer, bytes_to_peer;
   Counter packets_from_peer, bytes_from_peer;
   Counter peer_packets_without_permission;
+  // Relay to relay inside the process (RelayPath::hand_over), counted by the sending shard:
+  // to an allocation of this shard, or queued to another shard's; and dropped on the way.
+  Counter handoff_same_shard, handoff_cross_shard;
+  Counter handoff_dropped_queue_full, handoff_dropped_target_stopped;
+  Counter handoff_drains;     // wake-ups of this shard that drained the other shards' rings
   Counter send_dropped;       // datagrams the kernel refused (full buffer, unreachable)
   Counter relay_open_failed;  // relay sockets that could not be opened (ports, fds)
   std::atomic<std::int64_t> allocations{0};

@@ -157,6 +157,22 @@ std::string render_metrics(std::span<const ShardCounters* const> shards, const P
                      sum(shards, [](const ShardCounters& s) { return s.bytes_to_peer.get(); }));
   out += fmt::format("turnd_relayed_bytes_total{{direction=\"from_peer\"}} {}\n",
                      sum(shards, [](const ShardCounters& s) { return s.bytes_from_peer.get(); }));
+  labelled(out, shards, "turnd_relay_handoff_total",
+           "Relay-to-relay datagrams handed over inside the process instead of the kernel: to "
+           "an allocation of the sending shard, or queued to another shard's.",
+           "path",
+           {{"same_shard", &ShardCounters::handoff_same_shard},
+            {"cross_shard", &ShardCounters::handoff_cross_shard}});
+  labelled(out, shards, "turnd_relay_handoff_dropped_total",
+           "Relay-to-relay datagrams for another shard dropped: its queue from the sending shard "
+           "was full, or it was stopping.",
+           "reason",
+           {{"queue_full", &ShardCounters::handoff_dropped_queue_full},
+            {"target_stopped", &ShardCounters::handoff_dropped_target_stopped}});
+  family(out, "turnd_relay_handoff_drains_total", "counter",
+         "Wake-ups of a shard to drain what other shards handed over (one eventfd write each).");
+  out += fmt::format("turnd_relay_handoff_drains_total {}\n",
+                     sum(shards, [](const ShardCounters& s) { return s.handoff_drains.get(); }));
   family(out, "turnd_allocations", "gauge", "Live allocations.");
   std::int64_t live = 0;
   for (const auto* s : shards) live += s->allocations.load(std::memory_order_relaxed);

@@ -2,6 +2,7 @@
 
 #include <ifaddrs.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "server/io/socket_address.hpp"
@@ -76,6 +77,7 @@ SharedServices::SharedServices(const config::Config& c, const Clock& clk)
       initial_policy(make_policy(c)),
       ports(c.relay_ports),
       quotas(c.user_quota, c.total_quota),
+      handoff(std::max(1u, c.threads)),
       connections(c.max_connections_per_source, c.max_connections, c.limit_loopback),
       unauthenticated_replies(c.max_unauthenticated_per_second, clk.steady()),
       auth_options{c.nonce_lifetime, c.clock_skew, c.rest_separator},

@@ -3,7 +3,8 @@
 // credential snapshot every shard's Authenticator starts from, the clock. Two parts are read
 // per packet and are lock-free for that: the own addresses (immutable after start) and the
 // live relayed addresses (LiveRelays, atomics); the per-source limiters of unauthenticated
-// replies and connections are shared atomics too. The peer filter is not here: each shard
+// replies and connections are shared atomics too. The rings of the hand-off between shards
+// (ShardHandoff) are here so that they outlive every shard. The peer filter is not here: each shard
 // reads it from its Policy (server/policy.hpp), which a reload replaces.
 #pragma once
 
@@ -20,6 +21,7 @@
 #include "server/live_relays.hpp"
 #include "server/peer_filter.hpp"
 #include "server/policy.hpp"
+#include "server/relay/shard_handoff.hpp"
 #include "server/relay_port_pool.hpp"
 #include "server/reply_limiter.hpp"
 
@@ -65,7 +67,8 @@ struct SharedServices {
   PolicyPtr initial_policy;
   RelayPortPool ports;
   QuotaRegistry quotas;
-  LiveRelays live_relays;         // exact relayed addresses of live allocations
+  LiveRelays live_relays;         // exact relayed addresses of live allocations, and owners
+  relay::ShardHandoff handoff;    // relay to relay between shards: one inbox per shard
   ConnectionLimiter connections;  // TCP/TLS connections, DTLS sessions: per source, in total
   io::tls::TlsContextStore tls;   // certificates of new TLS/DTLS handshakes (reload swaps)
   SourceReplyLimiter unauthenticated_replies;  // per source IP, all shards together

@@ -33,6 +33,7 @@ void Shard::run() {
   for (auto& l : dtls_) l->start();
   state_.owner().bind_to_current_thread();
   state_.start_sweeping();
+  state_.start_handoff();
   io_.run();
   state_.owner().release();  // the loop is over: the control thread tears the shard down
 }
@@ -69,8 +70,11 @@ std::future<boost::json::array> Shard::describe_allocations() {
   boost::asio::post(io_, [this, promise] {
     state_.begin_event();
     boost::json::array list;
-    state_.allocations().for_each(
-        [&](const Allocation& a) { list.push_back(describe(a, state_.now())); });
+    state_.allocations().for_each([&](const Allocation& a) {
+      auto o = describe(a, state_.now());
+      o["shard"] = state_.id();  // which thread serves it (relay to relay across shards)
+      list.push_back(std::move(o));
+    });
     promise->set_value(std::move(list));
   });
   return result;
@@ -81,6 +85,7 @@ void Shard::stop() {
     for (auto& l : tcp_) l->close();
     for (auto& l : dtls_) l->close();
     state_.stop_sweeping();
+    state_.stop_handoff();
     io_.stop();
   });
 }

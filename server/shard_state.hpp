@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <string>
 
@@ -58,6 +59,10 @@ class ShardState {
   void stop_sweeping();
   /// One sweep, now (the timer's work; tests call it after moving a ManualClock).
   void sweep();
+  /// Delivers what other shards hand over to this one each time they wake it, until stop.
+  void start_handoff();
+  /// This shard stops: other shards' datagrams to it are dropped from now on.
+  void stop_handoff();
 
  private:
   unsigned id_;
@@ -74,6 +79,8 @@ class ShardState {
   relay::RelayPath relay_;
   ReplyByteBudget unauthenticated_bytes_;
   boost::asio::steady_timer sweep_timer_;
+  // A dup() of this shard's ShardHandoff eventfd: closing ours never closes the producers'.
+  boost::asio::posix::stream_descriptor handoff_wake_;
 };
 
 }  // namespace turnd::server

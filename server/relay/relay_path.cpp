@@ -7,6 +7,8 @@ namespace turnd::server::relay {
 using namespace protocol;
 namespace asio = boost::asio;
 
+static_assert(HandoffItem::kMaxPayload == kMaxRelayPayload, "a ring slot holds a relay slot");
+
 void RelayPath::watch(const Allocation& a) {
   for (std::size_t i = 0; i < a.relays.size(); ++i) wait_readable(a.id, i);
 }
@@ -61,24 +63,74 @@ void RelayPath::to_client(Allocation& a, const TransportAddress& from, MutableBy
   if (!framed.empty()) a.sink->send_to_client(framed, a.five_tuple.client, a.five_tuple.server);
 }
 
+Allocation* RelayPath::relay_target(const TransportAddress& relayed) noexcept {
+  Allocation* target = table_.find_by_relay_port(relayed.port);
+  if (target == nullptr) return nullptr;
+  const RelayEndpoint* r = target->relay_for(relayed.ip.family);
+  return r != nullptr && r->advertised == relayed ? target : nullptr;
+}
+
+void RelayPath::deliver_from_relay(Allocation& target, const TransportAddress& from,
+                                   MutableByteSpan payload,
+                                   const std::uint8_t* buffer_start) noexcept {
+  // RFC 8656 §10.3 as for a datagram off the network: the target needs a permission for the
+  // sender's relayed IP.
+  if (!target.has_permission(from.ip, clock_.steady())) {
+    ++counters_.peer_packets_without_permission;
+    return;
+  }
+  to_client(target, from, payload, buffer_start);
+}
+
 bool RelayPath::hand_over(Allocation& from, const RelayEndpoint& relay,
                           const TransportAddress& peer, ByteSpan data) noexcept {
-  // Relay to relay on this shard (both browsers of a call on this server): deliver to the
-  // target allocation directly, as if the datagram had crossed the network from our relayed
-  // address: two system calls instead of four, and no hairpin through a NAT.
-  Allocation* target = table_.find_by_relay_port(peer.port);
+  // Relay to relay (both browsers of a call on this server): deliver to the target allocation
+  // directly, as if the datagram had crossed the network from our relayed address: two system
+  // calls instead of four, and no hairpin through a NAT. Another shard's allocation gets it
+  // through that shard's inbox (only in the exact form it advertised: another form, such as
+  // IPv4-mapped, goes through the kernel as it does on this shard).
+  const auto owner = services_.live_relays.owner(peer);
+  if (owner && *owner != shard_ && *owner < services_.handoff.shards() &&
+      peer.ip == peer.ip.unmapped())
+    return hand_to_shard(*owner, from, relay, peer, data);
+  Allocation* target = relay_target(peer);
   if (target == nullptr) return false;
-  const RelayEndpoint* target_relay = target->relay_for(peer.ip.family);
-  if (target_relay == nullptr || target_relay->advertised != peer) return false;
   count_to_peer(from, data.size());
-  if (!target->has_permission(relay.advertised.ip, clock_.steady())) {
-    ++counters_.peer_packets_without_permission;
-    return true;
-  }
+  ++counters_.handoff_same_shard;
   std::uint8_t* payload = handover_.data() + io::kHeadroom;
   std::memcpy(payload, data.data(), data.size());
-  to_client(*target, relay.advertised, {payload, data.size()}, handover_.data());
+  deliver_from_relay(*target, relay.advertised, {payload, data.size()}, handover_.data());
   return true;
+}
+
+bool RelayPath::hand_to_shard(unsigned owner, Allocation& from, const RelayEndpoint& relay,
+                              const TransportAddress& peer, ByteSpan data) noexcept {
+  // Counted as sent, as a datagram the kernel took; the owner checks the permission with its
+  // own table and clock when it drains (drain_handoff).
+  count_to_peer(from, data.size());
+  switch (services_.handoff.push(shard_, owner, peer, relay.advertised, data)) {
+    case ShardHandoff::Pushed::Queued:
+      ++counters_.handoff_cross_shard;
+      break;
+    case ShardHandoff::Pushed::QueueFull:
+      ++counters_.handoff_dropped_queue_full;
+      break;
+    case ShardHandoff::Pushed::TargetStopped:
+      ++counters_.handoff_dropped_target_stopped;
+      break;
+  }
+  return true;
+}
+
+void RelayPath::drain_handoff() noexcept {
+  ++counters_.handoff_drains;
+  services_.handoff.drain(shard_, [this](HandoffItem& item) {
+    // An allocation gone since the datagram was queued gets nothing, as its closed relay
+    // socket would have.
+    if (Allocation* target = relay_target(item.to))
+      deliver_from_relay(*target, item.from, item.payload(), item.slot);
+  });
+  sends_.flush();
 }
 
 void RelayPath::count_to_peer(Allocation& a, std::size_t bytes) noexcept {

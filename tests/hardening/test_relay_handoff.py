@@ -7,7 +7,8 @@ A's raw bytes, which its framer took for Data indications from any peer.
 The receivers are checked with a sentinel: after each case A sends a short datagram, and every
 frame the receiver sees before it must be exactly the datagram the kernel path would deliver
 (payloads up to a relay slot, 2048 bytes) or nothing. With --threads 2 the clients may sit on
-different shards (kernel path); two receivers make it likely that one shares A's shard."""
+different shards: then the datagram goes through the rings between shards (issue 13), with the
+same size rule; two receivers make it likely that one shares A's shard."""
 
 import itertools
 

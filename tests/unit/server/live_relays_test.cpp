@@ -1,4 +1,5 @@
-// LiveRelays: the own-address guard asks for an exact (IP, port), not just a port.
+// LiveRelays: the own-address guard asks for an exact (IP, port), not just a port; the
+// hand-off between shards asks which shard owns it.
 #include "server/live_relays.hpp"
 
 #include <gtest/gtest.h>
@@ -26,7 +27,7 @@ TEST(LiveRelays, MatchesExactIpAndPortOnly) {
   EXPECT_FALSE(live.contains(addr("127.0.0.1:50000")));
 }
 
-TEST(LiveRelays, PortsAreIndependentBits) {
+TEST(LiveRelays, PortsAreIndependent) {
   LiveRelays live;
   for (std::uint16_t p : {0, 63, 64, 65535}) ASSERT_TRUE(live.add({addr("[::1]:0").ip, p}));
   for (std::uint16_t p : {0, 63, 64, 65535}) EXPECT_TRUE(live.contains({addr("[::1]:0").ip, p}));
@@ -34,6 +35,26 @@ TEST(LiveRelays, PortsAreIndependentBits) {
   live.remove({addr("[::1]:0").ip, 64});
   EXPECT_FALSE(live.contains({addr("[::1]:0").ip, 64}));
   EXPECT_TRUE(live.contains({addr("[::1]:0").ip, 63}));
+}
+
+TEST(LiveRelays, KnowsTheShardThatOwnsEachAddress) {
+  LiveRelays live;
+  ASSERT_TRUE(live.add(addr("127.0.0.1:50000"), 0u));
+  ASSERT_TRUE(live.add(addr("127.0.0.1:50001"), 15u));
+  ASSERT_TRUE(live.add(addr("127.0.0.1:50002"), 1023u));  // config: at most 1024 threads
+  ASSERT_TRUE(live.add(addr("127.0.0.1:50003")));  // bound behind an --external-ip: kernel only
+  EXPECT_EQ(live.owner(addr("127.0.0.1:50000")), 0u);
+  EXPECT_EQ(live.owner(addr("127.0.0.1:50001")), 15u);
+  EXPECT_EQ(live.owner(addr("[::ffff:127.0.0.1]:50001")), 15u);
+  EXPECT_EQ(live.owner(addr("127.0.0.1:50002")), 1023u);
+  EXPECT_FALSE(live.owner(addr("127.0.0.1:50003")));
+  EXPECT_TRUE(live.contains(addr("127.0.0.1:50003"))) << "live all the same";
+  EXPECT_FALSE(live.owner(addr("127.0.0.2:50000"))) << "another IP";
+  EXPECT_FALSE(live.owner(addr("127.0.0.1:50004")));
+  live.remove(addr("127.0.0.1:50001"));
+  EXPECT_FALSE(live.owner(addr("127.0.0.1:50001")));
+  EXPECT_FALSE(live.contains(addr("127.0.0.1:50001")));
+  EXPECT_EQ(live.owner(addr("127.0.0.1:50000")), 0u) << "neighbours untouched";
 }
 
 TEST(LiveRelays, FailsClosedWhenTheIpTableIsFull) {

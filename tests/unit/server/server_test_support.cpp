@@ -152,9 +152,13 @@ LongTerm TestServer::user(std::string name, std::string password) {
 LongTerm TestServer::alice() { return user("alice", "wonderland"); }
 
 Bytes TestServer::allocate(const LongTerm& auth, std::uint8_t id) {
-  return send(build(
+  return send(allocate_request(auth, id));
+}
+
+Bytes TestServer::allocate_request(const LongTerm& auth, std::uint8_t id) {
+  return build(
       request(Method::Allocate), tid(id),
-      [](MessageBuilder& b) { b.add(RequestedTransport{kProtocolUdp}); }, &auth));
+      [](MessageBuilder& b) { b.add(RequestedTransport{kProtocolUdp}); }, &auth);
 }
 
 TransportAddress TestServer::relayed(ByteSpan reply) {
@@ -165,26 +169,40 @@ TransportAddress TestServer::relayed(ByteSpan reply) {
 
 Bytes TestServer::create_permission(const LongTerm& auth, std::uint8_t id,
                                     const TransportAddress& peer) {
-  return send(build(
+  return send(create_permission_request(auth, id, peer));
+}
+
+Bytes TestServer::create_permission_request(const LongTerm& auth, std::uint8_t id,
+                                            const TransportAddress& peer) {
+  return build(
       request(Method::CreatePermission), tid(id),
-      [&](MessageBuilder& b) { b.add(XorPeerAddress{peer}); }, &auth));
+      [&](MessageBuilder& b) { b.add(XorPeerAddress{peer}); }, &auth);
 }
 
 Bytes TestServer::channel_bind(const LongTerm& auth, std::uint8_t id, std::uint16_t channel,
                                const TransportAddress& peer) {
-  return send(build(
+  return send(channel_bind_request(auth, id, channel, peer));
+}
+
+Bytes TestServer::channel_bind_request(const LongTerm& auth, std::uint8_t id, std::uint16_t channel,
+                                       const TransportAddress& peer) {
+  return build(
       request(Method::ChannelBind), tid(id),
       [&](MessageBuilder& b) {
         b.add(ChannelNumber{channel});
         b.add(XorPeerAddress{peer});
       },
-      &auth));
+      &auth);
 }
 
 Bytes TestServer::refresh(const LongTerm& auth, std::uint8_t id, std::uint32_t lifetime) {
-  return send(build(
+  return send(refresh_request(auth, id, lifetime));
+}
+
+Bytes TestServer::refresh_request(const LongTerm& auth, std::uint8_t id, std::uint32_t lifetime) {
+  return build(
       request(Method::Refresh), tid(id), [&](MessageBuilder& b) { b.add(Lifetime{lifetime}); },
-      &auth));
+      &auth);
 }
 
 }  // namespace turnd::server::test

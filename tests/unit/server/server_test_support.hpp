@@ -126,6 +126,19 @@ Bytes channel_data(std::uint16_t channel, ByteSpan payload);
 /// ERROR-CODE of a reply, 0 for a success response, -1 when the reply does not parse.
 int reply_code(ByteSpan reply);
 
+/// Runs ready handlers of `io` until `done()` or `timeout` passes; false on timeout.
+template <class Pred>
+bool pump_until(boost::asio::io_context& io, Pred&& done,
+                std::chrono::milliseconds timeout = std::chrono::seconds(2)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    io.restart();
+    io.poll();
+  }
+  return true;
+}
+
 /// One shard over a Config: SharedServices, ShardState and Dispatcher on a real io_context
 /// (not running; tests pump it when relay sockets must deliver). Client: 127.0.0.1:40001 over
 /// UDP to 127.0.0.1:3478, with `sink` as its listener.
@@ -154,16 +167,17 @@ class TestServer {
   Bytes channel_bind(const LongTerm& auth, std::uint8_t id, std::uint16_t channel,
                      const TransportAddress& peer);
   Bytes refresh(const LongTerm& auth, std::uint8_t id, std::uint32_t lifetime);
+  /// The same requests, built but not sent (for a client of another shard).
+  static Bytes allocate_request(const LongTerm& auth, std::uint8_t id);
+  static Bytes create_permission_request(const LongTerm& auth, std::uint8_t id,
+                                         const TransportAddress& peer);
+  static Bytes channel_bind_request(const LongTerm& auth, std::uint8_t id, std::uint16_t channel,
+                                    const TransportAddress& peer);
+  static Bytes refresh_request(const LongTerm& auth, std::uint8_t id, std::uint32_t lifetime);
   /// Runs ready handlers of the io_context until `done()` or `timeout` passes.
   template <class Pred>
   bool pump_until(Pred&& done, std::chrono::milliseconds timeout = std::chrono::seconds(2)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io.restart();
-      io.poll();
-    }
-    return true;
+    return test::pump_until(io, done, timeout);
   }
 
   config::Config config;
