@@ -86,6 +86,7 @@ asio::awaitable<void> TcpConnection::read_loop() {
     if (ec || n == 0) break;
     in_len_ += n;
     process_frames();
+    handler_.flush();
   }
   close();
 }
@@ -118,14 +119,17 @@ asio::awaitable<bool> TcpConnection::tls_handshake() {
 asio::awaitable<void> TcpConnection::tls_read_loop() {
   boost::system::error_code ec;
   while (!closed_) {
-    // Read until OpenSSL has nothing more: it may hold decrypted bytes the socket no longer
-    // signals.
+    // Read until OpenSSL has nothing more: it may hold decrypted bytes (and, with read-ahead,
+    // whole records) the socket no longer signals.
     const auto r = tls_->read({in_.data() + in_len_, in_.size() - in_len_});
     if (r.bytes > 0) {
       in_len_ += r.bytes;
       process_frames();
       continue;
     }
+    // One flush of the shard's send batch per readable event, not per SSL_read: the datagrams
+    // the event's frames relayed leave in one sendmmsg.
+    handler_.flush();
     if (r.status != tls::TlsStream::Status::WantRead &&
         r.status != tls::TlsStream::Status::WantWrite)
       co_return;  // close_notify, reset or a TLS error
@@ -135,6 +139,7 @@ asio::awaitable<void> TcpConnection::tls_read_loop() {
                                 asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
   }
+  handler_.flush();  // closed while reading: what its frames queued still goes out
 }
 
 void TcpConnection::arm_timer() {
@@ -203,7 +208,6 @@ void TcpConnection::process_frames() noexcept {
     if (!reply.empty()) send_to_client(reply, ctx_.client, ctx_.local);
     pos += *size;
   }
-  handler_.flush();
   if (pos > 0) {
     std::memmove(in_.data(), in_.data() + pos, in_len_ - pos);
     in_len_ -= pos;

@@ -63,6 +63,8 @@ class TcpConnection final : public ClientSink, public std::enable_shared_from_th
   boost::asio::awaitable<bool> tls_handshake();
   boost::asio::awaitable<void> tls_read_loop();
   void tls_write() noexcept;
+  /// Hands the complete frames in in_ to the handler; the caller flushes the handler's send
+  /// batch (once per readable event).
   void process_frames() noexcept;
   /// Drops the frame at the front of the buffer that does not fit it; returns bytes consumed.
   std::size_t skip_oversize_frame(std::size_t frame_size, std::size_t buffered) noexcept;
