@@ -53,7 +53,9 @@ struct Config {
   /// TURN over TLS (TCP) and DTLS (UDP) listeners; both need tls_cert and tls_key.
   std::vector<protocol::TransportAddress> listen_tls, listen_dtls;
   std::string realm = "turnd.local";
-  unsigned threads = 0;            ///< 0 = one per usable CPU
+  unsigned threads = 0;  ///< 0 = one per usable CPU
+  /// UDP segmentation offload on send and receive coalescing, where the kernel has them.
+  bool udp_gso = true, udp_gro = true;
   std::string log_level = "info";  ///< trace|debug|info|warn|error|critical|off
   LogFormat log_format = LogFormat::Text;
   std::string software = "turnd";  ///< SOFTWARE attribute value; "" = do not send

@@ -19,7 +19,7 @@ RestartOnly field(std::string key, T Config::*member) {
           [member](const Config& running, Config& next) { next.*member = running.*member; }};
 }
 
-// Why each is restart-only: listen/threads/relay.* are sockets and shards opened once; the
+// Why each is restart-only: listen/threads/relay.*/udp.* are sockets and shards opened once; the
 // realm, nonce lifetime, skew and separator are baked into every shard's Authenticator and the
 // nonces in flight; auth.redis is the store's connection; log.format the sinks; admin.listen
 // the admin socket.
@@ -30,6 +30,8 @@ const std::vector<RestartOnly>& table() {
       field("listen_dtls", &Config::listen_dtls),
       field("realm", &Config::realm),
       field("threads", &Config::threads),
+      field("udp.gso", &Config::udp_gso),
+      field("udp.gro", &Config::udp_gro),
       field("log.format", &Config::log_format),
       field("auth.nonce_lifetime", &Config::nonce_lifetime),
       field("auth.clock_skew", &Config::clock_skew),

@@ -136,6 +136,24 @@ constexpr std::array kSettings = {
             },
     },
     Setting{
+        .key = "udp.gso",
+        .flag = "--udp-gso",
+        .metavar = "BOOL",
+        .example = "true",
+        .help = "Send runs of datagrams to one address as one segmented write (UDP_SEGMENT) "
+                "where the kernel has it (default true)",
+        .set = [](Config& c, std::string_view t) { return assign(c.udp_gso, parse_bool(t)); },
+    },
+    Setting{
+        .key = "udp.gro",
+        .flag = "--udp-gro",
+        .metavar = "BOOL",
+        .example = "true",
+        .help = "Receive datagrams of one flow coalesced (UDP_GRO) where the kernel has it "
+                "(default true)",
+        .set = [](Config& c, std::string_view t) { return assign(c.udp_gro, parse_bool(t)); },
+    },
+    Setting{
         .key = "log.level",
         .flag = "--log-level",
         .metavar = "LEVEL",

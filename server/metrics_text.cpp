@@ -32,6 +32,28 @@ void labelled(std::string& out, std::span<const ShardCounters* const> shards, st
                        sum(shards, [&](const ShardCounters& s) { return (s.*row.field).get(); }));
 }
 
+/// Datagrams per system call: with recvmmsg/sendmmsg, GRO and GSO, many cross the kernel at once.
+void render_udp(std::string& out, std::span<const ShardCounters* const> shards) {
+  labelled(out, shards, "turnd_udp_datagrams_total",
+           "UDP datagrams received (coalesced buffers split) and sent (segments counted).",
+           "direction",
+           {{"received", &ShardCounters::udp_received}, {"sent", &ShardCounters::udp_sent}});
+  labelled(
+      out, shards, "turnd_udp_syscalls_total",
+      "recvmmsg and sendmmsg calls; datagrams per call = turnd_udp_datagrams_total / this.",
+      "direction",
+      {{"received", &ShardCounters::udp_receive_calls}, {"sent", &ShardCounters::udp_send_calls}});
+  labelled(out, shards, "turnd_udp_offload_total",
+           "UDP offload: received buffers that held several datagrams (gro_buffers) and the "
+           "segments past a buffer's room dropped (gro_dropped); segmented writes sent "
+           "(gso_writes) and refused by the kernel, then sent one by one (gso_fallbacks).",
+           "kind",
+           {{"gro_buffers", &ShardCounters::udp_gro_buffers},
+            {"gro_dropped", &ShardCounters::udp_gro_dropped},
+            {"gso_writes", &ShardCounters::udp_gso_writes},
+            {"gso_fallbacks", &ShardCounters::udp_gso_fallbacks}});
+}
+
 void render_tls(std::string& out, std::span<const ShardCounters* const> shards,
                 const ProcessGauges& g) {
   static constexpr std::string_view kTransports[] = {"tls", "dtls"};
@@ -144,6 +166,7 @@ std::string render_metrics(std::span<const ShardCounters* const> shards, const P
             {"idle_timeout", &ShardCounters::tcp_closed_idle_timeout},
             {"not_stun", &ShardCounters::tcp_closed_not_stun}});
   render_tls(out, shards, g);
+  render_udp(out, shards);
   family(out, "turnd_tcp_connections", "gauge",
          "Open TCP and TLS connections and DTLS sessions (the connection limits count them).");
   out += fmt::format("turnd_tcp_connections {}\n", g.tcp_connections);

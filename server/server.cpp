@@ -212,6 +212,12 @@ void Server::run() {
   for (auto& s : shards_) threads_.emplace_back([&s] { s->run(); });
   spdlog::info("turnd {} listening on {} with {} shard(s), realm \"{}\"", kVersion,
                describe_listen(config_), config_.threads, logsafe(config_.realm));
+  const auto offload = [](bool wanted, bool on) {
+    return on ? "on" : (wanted ? "off (not in this kernel)" : "off (config)");
+  };
+  spdlog::info("UDP segmentation offload (GSO) {}, receive coalescing (GRO) {}",
+               offload(config_.udp_gso, services_->udp_offload.gso),
+               offload(config_.udp_gro, services_->udp_offload.gro));
   if (config_.admin_listen)
     spdlog::info("admin HTTP on {} (/metrics, /healthz, /readyz{})",
                  config_.admin_listen->to_string(),

@@ -60,6 +60,10 @@ std::vector<protocol::IpAddress> host_addresses(const config::Config& c) {
   return out;
 }
 
+io::UdpOffload offload_from(const config::Config& c) {
+  const io::UdpOffload kernel = io::probe_udp_offload();
+  return {c.udp_gso && kernel.gso, c.udp_gro && kernel.gro};
+}
 }  // namespace
 
 auth::CredentialsPtr credentials_from(const config::Config& c) {
@@ -83,6 +87,7 @@ SharedServices::SharedServices(const config::Config& c, const Clock& clk)
       auth_options{c.nonce_lifetime, c.clock_skew, c.rest_separator},
       nonces(c.nonce_lifetime),
       credentials(credentials_from(c)),
-      own_addresses(host_addresses(c)) {}
+      own_addresses(host_addresses(c)),
+      udp_offload(offload_from(c)) {}
 
 }  // namespace turnd::server

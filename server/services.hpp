@@ -18,6 +18,7 @@
 #include "server/clock.hpp"
 #include "server/connection_limiter.hpp"
 #include "server/io/tls/tls_context.hpp"
+#include "server/io/udp_offload.hpp"
 #include "server/live_relays.hpp"
 #include "server/peer_filter.hpp"
 #include "server/policy.hpp"
@@ -77,6 +78,8 @@ struct SharedServices {
   auth::CredentialsPtr credentials;
   /// Addresses of this host (interfaces, listen, relay and external IPs); loopback too.
   std::vector<protocol::IpAddress> own_addresses;
+  /// UDP GSO and GRO: on where the config allows and the kernel has them.
+  io::UdpOffload udp_offload;
   std::atomic<std::uint64_t> next_allocation_id{0};
   /// SIGTERM received: new allocations are refused (or redirected), existing ones go on.
   std::atomic<bool> draining{false};

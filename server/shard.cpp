@@ -14,7 +14,9 @@ void Shard::open_listeners() {
                                  &state_.services().connections};
   stream_policy.handshake_timeout = config_.tls_handshake_timeout;
   for (const auto& addr : config_.listen) {
-    udp_.push_back(std::make_unique<io::UdpListener>(io_, addr, dispatcher_, state_.sends()));
+    udp_.push_back(std::make_unique<io::UdpListener>(io_, addr, dispatcher_, state_.sends(),
+                                                     state_.counters(),
+                                                     state_.services().udp_offload.gro));
     tcp_.push_back(std::make_unique<io::TcpListener>(io_, addr, dispatcher_, stream_policy,
                                                      state_.counters()));
   }

@@ -37,6 +37,8 @@ ShardState::ShardState(unsigned shard_id, boost::asio::io_context& io, SharedSer
   // reached through the kernel.
   if (shard_id < services.handoff.shards())
     handoff_wake_.assign(dup_or_throw(services.handoff.wake_fd(shard_id)));
+  sends_.set_gso(services.udp_offload.gso);
+  sends_.attach(io);
 }
 
 void ShardState::set_policy(PolicyPtr policy) noexcept {

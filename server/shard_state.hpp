@@ -73,7 +73,7 @@ class ShardState {
   PolicyPtr policy_;
   // Declared before allocations_ and relay_, which keep references to them.
   ShardCounters counters_;
-  io::SendBatch sends_{counters_.send_dropped};
+  io::SendBatch sends_{counters_, counters_.send_dropped};
   auth::Authenticator auth_;
   AllocationTable allocations_;
   relay::RelayPath relay_;

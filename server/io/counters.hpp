@@ -25,9 +25,20 @@ class Counter {
   std::atomic<std::uint64_t> v_{0};
 };
 
+/// Datagrams through the UDP system calls: with sendmmsg/recvmmsg, UDP GSO (UDP_SEGMENT) and
+/// GRO (UDP_GRO) several datagrams cross the kernel per call; these show how many.
+struct DatagramCounters {
+  Counter udp_received, udp_receive_calls;  // datagrams (coalesced ones split) and recvmmsg calls
+  Counter udp_gro_buffers;                  // received buffers that held several datagrams
+  Counter udp_gro_dropped;                  // segments past what a buffer may hold
+  Counter udp_sent, udp_send_calls;         // datagrams and sendmmsg calls
+  Counter udp_gso_writes;                   // messages that carried several segments
+  Counter udp_gso_fallbacks;                // segmented writes the kernel refused, sent one by one
+};
+
 /// What the listeners and their connections count. A base of server::ShardCounters, so each
 /// is one counter of the shard, rendered on /metrics with the others.
-struct ListenerCounters {
+struct ListenerCounters : DatagramCounters {
   Counter dropped_malformed;
   Counter relay_oversize_dropped;  // client -> peer datagrams larger than a relay slot
   Counter tcp_refused_per_source, tcp_refused_total;

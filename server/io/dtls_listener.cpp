@@ -81,11 +81,11 @@ void DtlsListener::on_readable() noexcept {
         continue;
       }
       if (d.local.ip.is_unspecified()) d.local.ip = addr_.ip;
-      on_datagram(d, batch_.slot(static_cast<std::size_t>(i)));
+      on_datagram(d, d.buffer_start);
     }
     handler_.flush();
     sends_.flush();
-    if (static_cast<std::size_t>(n) < kBatchSize) break;
+    if (batch_.drained()) break;
   }
 }
 

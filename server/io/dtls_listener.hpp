@@ -62,7 +62,7 @@ class DtlsListener {
   SendBatch& sends_;
   StreamPolicy policy_;
   ListenerCounters& counters_;
-  ReceiveBatch batch_;
+  ReceiveBatch batch_{&counters_};  // no GRO: a slot is also the decrypted records' scratch
   std::function<void(protocol::ByteSpan, const DatagramTarget&)> send_;
   std::unordered_map<protocol::TransportAddress, std::unique_ptr<DtlsSession>,
                      protocol::TransportAddressHash>

@@ -50,9 +50,15 @@ udp::socket open_udp_socket(asio::io_context& io, const protocol::TransportAddre
 }
 
 UdpListener::UdpListener(asio::io_context& io, const protocol::TransportAddress& addr,
-                         MessageHandler& handler, SendBatch& sends)
-    : socket_(open_udp_socket(io, addr, true)), addr_(addr), handler_(handler), sends_(sends) {
+                         MessageHandler& handler, SendBatch& sends, DatagramCounters& counters,
+                         bool gro)
+    : socket_(open_udp_socket(io, addr, true)),
+      addr_(addr),
+      handler_(handler),
+      sends_(sends),
+      batch_(&counters, gro) {
   enlarge_buffers(socket_.native_handle());
+  batch_.prepare_socket(socket_.native_handle());
   // Only a wildcard bind needs to learn which local address a datagram was sent to (so the
   // answer leaves from it); a specific bind knows, and skips the per-datagram control message.
   if (addr.ip.is_unspecified()) enable_pktinfo(socket_.native_handle(), !addr.ip.is_v4());
@@ -82,7 +88,7 @@ void UdpListener::on_readable() noexcept {
       if (!reply.empty()) send_to_client(reply, d.from, d.local);
     }
     sends_.flush();
-    if (static_cast<std::size_t>(n) < kBatchSize) break;
+    if (batch_.drained()) break;
   }
 }
 

@@ -25,7 +25,7 @@ boost::asio::ip::udp::socket open_udp_socket(boost::asio::io_context& io,
 class UdpListener final : public ClientSink {
  public:
   UdpListener(boost::asio::io_context& io, const protocol::TransportAddress& addr,
-              MessageHandler& handler, SendBatch& sends);
+              MessageHandler& handler, SendBatch& sends, DatagramCounters& counters, bool gro);
   void start();
   void send_to_client(protocol::ByteSpan bytes, const protocol::TransportAddress& client,
                       const protocol::TransportAddress& local) noexcept override;

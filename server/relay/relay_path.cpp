@@ -9,8 +9,11 @@ namespace asio = boost::asio;
 
 static_assert(HandoffItem::kMaxPayload == kMaxRelayPayload, "a ring slot holds a relay slot");
 
-void RelayPath::watch(const Allocation& a) {
-  for (std::size_t i = 0; i < a.relays.size(); ++i) wait_readable(a.id, i);
+void RelayPath::watch(Allocation& a) {
+  for (std::size_t i = 0; i < a.relays.size(); ++i) {
+    batch_.prepare_socket(a.relays[i].socket.native_handle());
+    wait_readable(a.id, i);
+  }
 }
 
 void RelayPath::wait_readable(std::uint64_t id, std::size_t relay_index) {
@@ -44,11 +47,13 @@ void RelayPath::on_readable(Allocation& a, RelayEndpoint& relay) noexcept {
         ++counters_.peer_packets_without_permission;
         continue;
       }
-      to_client(a, d.from, d.payload, batch_.slot(static_cast<std::size_t>(i)));
+      to_client(a, d.from, d.payload, d.buffer_start);
     }
-    sends_.flush();
-    if (static_cast<std::size_t>(n) < io::kBatchSize) break;
+    if (batch_.drained()) break;
   }
+  // Other relay sockets are often ready in the same turn of the loop, most sending to the
+  // same listener socket: one sendmmsg (and segmented writes per client) for all of them.
+  sends_.flush_soon();
 }
 
 void RelayPath::to_client(Allocation& a, const TransportAddress& from, MutableByteSpan data,

@@ -38,7 +38,7 @@ class RelayPath {
 
   /// Starts reading the relay sockets of `a` (just inserted in the table). Reading stops by
   /// itself when the allocation leaves the table (its sockets close).
-  void watch(const Allocation& a);
+  void watch(Allocation& a);
   /// Client -> peer: sends `data` from the allocation's relay of the peer's family.
   void send_to_peer(Allocation& a, const protocol::TransportAddress& peer,
                     protocol::ByteSpan data) noexcept;
@@ -76,7 +76,7 @@ class RelayPath {
   // One relay slot, as the kernel path delivers: headroom, payload, stream padding.
   std::vector<std::uint8_t> handover_ =
       std::vector<std::uint8_t>(io::kHeadroom + kMaxRelayPayload + 4);
-  io::ReceiveBatch batch_;
+  io::ReceiveBatch batch_{&counters_, services_.udp_offload.gro};
   std::uint64_t indications_ = 0;
 };
 

@@ -72,7 +72,7 @@ const ErrorCase kErrors[] = {
      "turnd.yaml:2: relay.realm: unknown key here; did you mean top-level realm?"},
     {"unknown_key", "\n\nfrobnicate: 1",
      "turnd.yaml:3: frobnicate: unknown key; expected one of: listen, listen_tls, "
-     "listen_dtls, realm, threads, log, software, shutdown_grace, alternate_servers, auth, "
+     "listen_dtls, realm, threads, udp, log, software, shutdown_grace, alternate_servers, auth, "
      "relay, limits, tls, admin"},
     {"unknown_key_deep", "limits:\n  foo: 1",
      "turnd.yaml:2: limits.foo: unknown key; expected one of: user_quota, total_quota, "

@@ -269,7 +269,7 @@ class DtlsListenerTest : public testing::Test {
   ListenerCounters counters_;
   ConnectionLimiter limiter_{0, 0};  // outlives the listener, which gives its slots back
   io::Counter send_dropped_;
-  io::SendBatch sends_{send_dropped_};
+  io::SendBatch sends_{counters_, send_dropped_};
   std::unique_ptr<io::DtlsListener> listener_;
   std::thread thread_;
 };
