@@ -11,13 +11,7 @@ STUNFLOOD=${2:?usage: smoke.sh TURND STUNFLOOD [WORKDIR]}
 WORK=${3:-$(mktemp -d "${TMPDIR:-/tmp}/bench-smoke.XXXXXX")}
 mkdir -p "$WORK"
 . "$(dirname "${BASH_SOURCE[0]}")/smoke_lib.sh"
-fail() { smoke_fail "$@"; }
-start_turnd() {  # start_turnd PORT RELAY_LO
-  "$TURND" --listen "127.0.0.1:$1" --realm smoke.test --auth-secret smoke-secret \
-    --allow-peer 127.0.0.0/8 --threads 1 --relay-ports "$2-$(($2 + 199))" --log-level warn \
-    > "$WORK/turnd.log" 2>&1 < /dev/null &
-  pid=$!
-}
+start_turnd() { smoke_plain_turnd "$@"; }
 probe() { "$STUNFLOOD" -s 127.0.0.1 -p "$1" -n 1 -t 1 -T 300 > /dev/null 2>&1; }
 smoke_start bench.smoke
 

@@ -1,4 +1,4 @@
-# smoke_lib.sh — shared by smoke.sh and tls_smoke.sh (sourced): a turnd of their own on a free
+# smoke_lib.sh — shared by smoke.sh, turnperf_smoke.sh and tls_smoke.sh (sourced): a turnd of their own on a free
 # loopback port, stopped (by its PID) on exit. The caller sets WORK and defines
 #   start_turnd PORT RELAY_LO   start turnd in the background (its log in $WORK/turnd.log), set pid
 #   probe PORT                  succeed once turnd answers on PORT
@@ -12,6 +12,15 @@ smoke_cleanup() {
   fi
 }
 trap smoke_cleanup EXIT
+fail() { smoke_fail "$@"; }
+# The plain turnd of smoke.sh and turnperf_smoke.sh: UDP+TCP on PORT, REST secret smoke-secret,
+# realm smoke.test, 200 relay ports from RELAY_LO, peers on loopback allowed.
+smoke_plain_turnd() {  # smoke_plain_turnd PORT RELAY_LO
+  "$TURND" --listen "127.0.0.1:$1" --realm smoke.test --auth-secret smoke-secret \
+    --allow-peer 127.0.0.0/8 --threads 1 --relay-ports "$2-$(($2 + 199))" --log-level warn \
+    > "$WORK/turnd.log" 2>&1 < /dev/null &
+  pid=$!
+}
 smoke_fail() { echo "$SMOKE_NAME: FAIL: $*" >&2; [ -f "$WORK/turnd.log" ] && tail -20 "$WORK/turnd.log" >&2; exit 1; }
 smoke_start() {
   SMOKE_NAME=$1

@@ -14,7 +14,6 @@ TLSCONN=${2:?usage: tls_smoke.sh TURND TLSCONN [WORKDIR]}
 WORK=${3:-$(mktemp -d "${TMPDIR:-/tmp}/bench-tls-smoke.XXXXXX")}
 mkdir -p "$WORK"
 . "$(dirname "${BASH_SOURCE[0]}")/smoke_lib.sh"
-fail() { smoke_fail "$@"; }
 SMOKE_NAME=bench.tls_smoke
 command -v openssl > /dev/null || fail "openssl not found"
 openssl req -x509 -nodes -days 2 -subj /CN=localhost -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \

@@ -14,13 +14,7 @@ TURNPERF=${2:?usage: turnperf_smoke.sh TURND TURNPERF [WORKDIR]}
 WORK=${3:-$(mktemp -d "${TMPDIR:-/tmp}/bench-turnperf-smoke.XXXXXX")}
 mkdir -p "$WORK"
 . "$(dirname "${BASH_SOURCE[0]}")/smoke_lib.sh"
-fail() { smoke_fail "$@"; }
-start_turnd() {  # start_turnd PORT RELAY_LO
-  "$TURND" --listen "127.0.0.1:$1" --realm smoke.test --auth-secret smoke-secret \
-    --allow-peer 127.0.0.0/8 --threads 1 --relay-ports "$2-$(($2 + 199))" --log-level warn \
-    > "$WORK/turnd.log" 2>&1 < /dev/null &
-  pid=$!
-}
+start_turnd() { smoke_plain_turnd "$@"; }
 AUTH=(-W smoke-secret -u smoke -r smoke.test)
 probe() { "$TURNPERF" -p "$1" "${AUTH[@]}" -n 1 -c 1 -i 0 -t 2 -T 300 -H 2 alloc > /dev/null 2>&1; }
 smoke_start bench.turnperf_smoke
