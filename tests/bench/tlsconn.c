@@ -56,6 +56,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc_cpu.h"
+
 enum { ST_FREE, ST_HANDSHAKE, ST_BINDING, ST_HELD };
 
 typedef struct {
@@ -94,23 +96,6 @@ static double now(void) {
 static void die(const char* msg) {
   fprintf(stderr, "tlsconn: %s\n", msg);
   exit(2);
-}
-
-static long proc_cpu_ticks(int pid) {
-  char path[64], buf[2048];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  FILE* f = fopen(path, "r");
-  if (!f) return -1;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  char* p = strrchr(buf, ')');
-  if (!p) return -1;
-  long ut = 0, st = 0;
-  /* after ") ": state(3) ... utime is field 14, stime 15 */
-  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &ut, &st) != 2)
-    return -1;
-  return ut + st;
 }
 
 static long status_kb(int pid, const char* file, const char* key) {
@@ -152,6 +137,20 @@ static void set_interest(conn_t* c, int want) {
   if (c->want == want) return;
   struct epoll_event ev = {.events = (uint32_t)want, .data.ptr = c};
   if (epoll_ctl(ep, c->want ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) == 0) c->want = want;
+}
+
+/* Waits for the readiness OpenSSL asked for after a call that returned `r`; 0 when it failed. */
+static int wait_for_ssl(conn_t* c, int r) {
+  int e = SSL_get_error(c->ssl, r);
+  if (e == SSL_ERROR_WANT_READ) {
+    set_interest(c, EPOLLIN);
+    return 1;
+  }
+  if (e == SSL_ERROR_WANT_WRITE) {
+    set_interest(c, EPOLLOUT);
+    return 1;
+  }
+  return 0;
 }
 
 static void conn_close(conn_t* c, int graceful) {
@@ -265,16 +264,7 @@ static void drive(conn_t* c, int rate_mode, int counting) {
         if (c->state == ST_FREE) return;
         continue;
       }
-      int e = SSL_get_error(c->ssl, r);
-      if (e == SSL_ERROR_WANT_READ) {
-        set_interest(c, EPOLLIN);
-        return;
-      }
-      if (e == SSL_ERROR_WANT_WRITE) {
-        set_interest(c, EPOLLOUT);
-        return;
-      }
-      record_failure(c, &fail_handshake);
+      if (!wait_for_ssl(c, r)) record_failure(c, &fail_handshake);
       return;
     }
     if (c->state == ST_BINDING) {
@@ -295,16 +285,7 @@ static void drive(conn_t* c, int rate_mode, int counting) {
         on_done(c, rate_mode, counting);
         return;
       }
-      int e = SSL_get_error(c->ssl, r);
-      if (e == SSL_ERROR_WANT_READ) {
-        set_interest(c, EPOLLIN);
-        return;
-      }
-      if (e == SSL_ERROR_WANT_WRITE) {
-        set_interest(c, EPOLLOUT);
-        return;
-      }
-      record_failure(c, &fail_binding);
+      if (!wait_for_ssl(c, r)) record_failure(c, &fail_binding);
       return;
     }
     if (c->state == ST_HELD) {

@@ -64,6 +64,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc_cpu.h"
 #include "turnmsg.h"
 
 /* ---- options ---- */
@@ -85,18 +86,8 @@ static uint64_t mono(void) { return now_ns(CLOCK_MONOTONIC); }
 
 /* ---- server CPU and run-queue wait from /proc ---- */
 static double proc_cpu_s(int pid) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  FILE* f = fopen(path, "r");
-  if (!f) return -1;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  char* p = strrchr(buf, ')');
-  unsigned long ut = 0, st = 0;
-  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-    return -1;
-  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+  const long ticks = proc_cpu_ticks(pid);
+  return ticks < 0 ? -1 : (double)ticks / (double)sysconf(_SC_CLK_TCK);
 }
 static double proc_wait_s(int pid) { /* run-queue wait summed over the threads (schedstat) */
   char path[64];
