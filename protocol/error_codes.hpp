@@ -1,4 +1,4 @@
-// STUN/TURN error codes and their reason phrases (RFC 8489 §14.8, RFC 8656 §19).
+// STUN/TURN error codes and their reason phrases (RFC 8489 §14.8, RFC 8656 §19, RFC 6062 §6.3).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +18,8 @@ enum class StunError : std::uint16_t {
   WrongCredentials = 441,
   UnsupportedTransportProtocol = 442,
   PeerAddressFamilyMismatch = 443,
+  ConnectionAlreadyExists = 446,  // RFC 6062
+  ConnectionTimeoutOrFailure = 447,
   AllocationQuotaReached = 486,
   ServerError = 500,
   InsufficientCapacity = 508,
@@ -47,6 +49,10 @@ constexpr std::string_view reason_phrase(StunError e) noexcept {
       return "Unsupported Transport Protocol";
     case StunError::PeerAddressFamilyMismatch:
       return "Peer Address Family Mismatch";
+    case StunError::ConnectionAlreadyExists:
+      return "Connection Already Exists";
+    case StunError::ConnectionTimeoutOrFailure:
+      return "Connection Timeout or Failure";
     case StunError::AllocationQuotaReached:
       return "Allocation Quota Reached";
     case StunError::ServerError:

@@ -19,8 +19,9 @@ BUILD_PACKAGES=(build-essential cmake ninja-build ccache pkg-config
 # reads ($HOME/.pki/nssdb); the openssl command line checks and makes test certificates.
 # Packaging tests (tests/packaging): lintian, rpmbuild + rpmlint, systemd-analyze, man, and
 # debootstrap (+ curl to probe the mirror) for the throw-away Debian root of the install test.
+# NAT tests (RFC 5780/6062): nftables masquerade inside network namespaces the tests make.
 TEST_PACKAGES=(coturn python3-aioice python3-pytest chromium redis-server clang
-  libclang-rt-14-dev iproute2 nodejs npm openssl libnss3-tools
+  libclang-rt-14-dev iproute2 nftables nodejs npm openssl libnss3-tools
   lintian rpm rpmlint debootstrap systemd man-db curl)
 
 install_packages() {
