@@ -21,8 +21,9 @@ NAT kinds (RFC 4787 / RFC 5780 terms; NatKind.expected gives mapping and filteri
   NONE             routed, no translation: the client's own address is its mapped address
   FULL_CONE        endpoint-independent mapping and filtering: snat to 203.0.113.1 keeping the
                    port, and a dnat of every port of 203.0.113.1 back to the client
-  ADDRESS_RESTRICTED  the same plus a forward filter: a new inbound flow is accepted only from
-                   an address the client has sent to (an nft set filled on the outbound path)
+  ADDRESS_RESTRICTED  the same plus a forward filter: a new inbound flow to a port is accepted
+                   only from an address the client has sent to from that port (an nft set of
+                   (protocol, port, address) filled on the outbound path)
   PORT_RESTRICTED  `masquerade persistent`: endpoint-independent mapping, filtering by address
                    and port (conntrack lets in only replies)
   SYMMETRIC        `masquerade random,fully-random`: a new public port per destination
@@ -283,12 +284,13 @@ def nat_ruleset(kind: NatKind, hairpin: bool) -> str:
     restrict = ""
     if kind is NatKind.ADDRESS_RESTRICTED:
         restrict = textwrap.dedent("""\
-            iifname "in" oifname %s update @contacted { ip daddr }
-            iifname %s ct state new ip saddr != @contacted drop
+            iifname "in" oifname %s update @contacted { meta l4proto . th sport . ip daddr }
+            iifname %s ct state new meta l4proto . th dport . ip saddr != @contacted drop
             """) % (public, public)
     return textwrap.dedent("""\
         table ip lab {
-          set contacted { type ipv4_addr; size 1024; flags dynamic; }
+          # (protocol, client port, address it sent to): filtering per mapping, as a real NAT does
+          set contacted { type inet_proto . inet_service . ipv4_addr; size 4096; flags dynamic; }
           chain prerouting {
             type nat hook prerouting priority dstnat;
             ip daddr %(pub)s dnat to %(client)s
