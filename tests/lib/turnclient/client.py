@@ -4,6 +4,8 @@ StunClient: transactions (UDP/DTLS retransmission, TCP/TLS framing), Binding, RF
 TurnClient: long-term credentials (RFC 8489 §9.2: 401 -> REALM/NONCE[/PASSWORD-ALGORITHMS],
 MD5 or SHA-256 keys, USERHASH, 438 retry) and the TURN methods of RFC 8656. Every method returns
 the parsed final response (success or error) so tests assert on error codes themselves.
+RFC 6062 TCP relaying: allocate(PROTO_TCP), connect, recv_connection_attempt, connection_bind
+(-> tcprelay.DataConnection).
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class StunClient:
         server_hostname, ...) go to the transport's constructor (turnclient/secure.py)."""
         self.transport = make_transport(transport, server, local_ip, **(transport_options or {}))
         self.kind = transport
+        self.local_ip = local_ip                          # kept for RFC 6062 data connections
+        self.transport_options = dict(transport_options or {})
         self.software = software
         self.rto = rto
         self.timeout = timeout
@@ -380,7 +384,8 @@ class TurnClient(StunClient):
         m.attrs.extend(extra)
         self.transport.send_raw(m.encode(fingerprint=self.fingerprint))
 
-    def recv_data_indication(self, timeout: float = 2.0) -> Optional[Message]:
+    def recv_indication(self, method: int, timeout: float = 2.0) -> Optional[Message]:
+        """Next indication of `method`; other frames stay pending. None on timeout."""
         def match(fr: Frame) -> bool:
             if fr[0] != "stun":
                 return False
@@ -388,9 +393,12 @@ class TurnClient(StunClient):
                 m = Message.decode(fr[1])
             except DecodeError:
                 return False
-            return m.method == codec.DATA and m.cls == codec.INDICATION
+            return m.method == method and m.cls == codec.INDICATION
         fr = self._wait(timeout, match)
         return None if fr is None else Message.decode(fr[1])
+
+    def recv_data_indication(self, timeout: float = 2.0) -> Optional[Message]:
+        return self.recv_indication(codec.DATA, timeout)
 
     def recv_data(self, timeout: float = 2.0) -> Optional[Tuple[Address, bytes]]:
         """Next Data indication carrying DATA: (peer, data). Indications with only ICMP are
@@ -412,6 +420,55 @@ class TurnClient(StunClient):
     def recv_channel_data(self, timeout: float = 2.0) -> Optional[Tuple[int, bytes]]:
         fr = self._wait(timeout, lambda f: f[0] == "channel")
         return None if fr is None else codec.decode_channel_data(fr[1])
+
+    # --- RFC 6062 TCP relaying (data connections: tcprelay.py) ---
+    def connect(self, peer: Optional[PeerLike], extra: Sequence[Attr] = ()) -> Optional[Message]:
+        """Connect (RFC 6062 §4.3) to a peer over the TCP allocation; peer None sends no
+        XOR-PEER-ADDRESS. The success response carries CONNECTION-ID (resp.connection_id)."""
+        return self._request_with_peers(codec.CONNECT, [] if peer is None else [peer], extra)
+
+    def recv_connection_attempt(self, timeout: float = 2.0) -> Optional[Message]:
+        """Next ConnectionAttempt indication (RFC 6062 §4.4) on this control connection:
+        m.xor_peer_address, m.connection_id; None on timeout. Other frames stay pending."""
+        return self.recv_indication(codec.CONNECTION_ATTEMPT, timeout)
+
+    def connection_bind(self, connection_id: Optional[int], extra: Sequence[Attr] = (),
+                        username: Optional[str] = None, password: Optional[str] = None,
+                        timeout: Optional[float] = None, fresh_challenge: bool = False):
+        """ConnectionBind (RFC 6062 §4.4) on a NEW connection to the same server address, of the
+        same kind (tcp/tls) with the same transport options and, unless given, credentials.
+        The first request carries this client's realm and nonce (coturn 4.6.1 answers an
+        unauthenticated ConnectionBind with a 401 on the control connection and closes the new
+        one); fresh_challenge=True sends it without credentials first and answers the 401.
+        connection_id None sends no CONNECTION-ID.
+        Returns a tcprelay.DataConnection (its .ok / .response / .error_code); on success its
+        socket carries raw bytes to and from the peer."""
+        from .tcprelay import DataConnection
+        data = TurnClient(self.server_address, self.kind,
+                          username=self.username if username is None else username,
+                          password=self.password if password is None else password,
+                          password_algorithm=self.password_algorithm, integrity=self.integrity,
+                          fingerprint=self.fingerprint, local_ip=self.local_ip,
+                          software=self.software, timeout=self.timeout,
+                          transport_options=self.transport_options)
+        if not fresh_challenge:
+            data.realm, data.nonce = self.realm, self.nonce
+            data.server_algorithms = self.server_algorithms
+        try:
+            attrs = list(extra)
+            if connection_id is not None:
+                attrs.insert(0, Attr(AttrType.CONNECTION_ID, codec.encode_connection_id(connection_id)))
+            resp = data.request(codec.CONNECTION_BIND, attrs, timeout=timeout)
+        except ConnectionClosed:
+            resp = None  # closed or reset instead of an answer: DataConnection.closed_by_server
+            data.transport.framer.buf.clear()
+            out = DataConnection(data, resp)
+            out.closed_by_server = True
+            return out
+        except BaseException:
+            data.close()
+            raise
+        return DataConnection(data, resp)
 
     def drain(self, timeout: float = 0.3) -> List[Frame]:
         """Everything that arrives within timeout (plus what is pending)."""

@@ -32,10 +32,14 @@ SEND = 0x006
 DATA = 0x007
 CREATE_PERMISSION = 0x008
 CHANNEL_BIND = 0x009
+CONNECT = 0x00A              # RFC 6062 TCP relaying
+CONNECTION_BIND = 0x00B
+CONNECTION_ATTEMPT = 0x00C   # an indication
 
 METHOD_NAMES = {
     BINDING: "Binding", ALLOCATE: "Allocate", REFRESH: "Refresh", SEND: "Send", DATA: "Data",
-    CREATE_PERMISSION: "CreatePermission", CHANNEL_BIND: "ChannelBind",
+    CREATE_PERMISSION: "CreatePermission", CHANNEL_BIND: "ChannelBind", CONNECT: "Connect",
+    CONNECTION_BIND: "ConnectionBind", CONNECTION_ATTEMPT: "ConnectionAttempt",
 }
 
 # --- classes -------------------------------------------------------------------------------------
@@ -73,6 +77,7 @@ class AttrType:
     USERHASH = 0x001E
     XOR_MAPPED_ADDRESS = 0x0020
     RESERVATION_TOKEN = 0x0022
+    CONNECTION_ID = 0x002A             # RFC 6062
     PRIORITY = 0x0024
     USE_CANDIDATE = 0x0025
     PADDING = 0x0026
@@ -224,6 +229,10 @@ def encode_family(family: int) -> bytes:
 
 def encode_requested_transport(proto: int = PROTO_UDP) -> bytes:
     return struct.pack("!B3x", proto)
+
+
+def encode_connection_id(cid: int) -> bytes:
+    return struct.pack("!I", cid)
 
 
 def encode_channel_number(ch: int) -> bytes:
@@ -513,6 +522,12 @@ class Message:
     def channel_number(self) -> Optional[int]:
         v = self.get(AttrType.CHANNEL_NUMBER)
         return None if v is None or len(v) != 4 else struct.unpack("!H", v[:2])[0]
+
+    @property
+    def connection_id(self) -> Optional[int]:
+        """CONNECTION-ID (RFC 6062 §6.2.1, 32 bits); None when absent or not 4 bytes."""
+        v = self.get(AttrType.CONNECTION_ID)
+        return None if v is None or len(v) != 4 else struct.unpack("!I", v)[0]
 
     @property
     def is_success(self) -> bool:
