@@ -15,6 +15,7 @@ Modes (what each accepted connection does):
             `source_limit` bytes went out
   stall     accepts, never reads or writes (conn.closed tells when the other side is gone only
             after the test reads; use it for connections that must stay open)
+  reset     reads until `expect` bytes came, then closes with a reset (SO_LINGER 0)
 Connections opened by the test itself (an active peer connecting to a relayed address) are
 plain sockets; peer_connect() makes one and PeerConnection.watch() follows it.
 
@@ -124,13 +125,14 @@ def peer_connect(address: Address, timeout: float = 3.0, source_ip: Optional[str
 
 
 class TcpPeer:
-    """Listeners on `host` (ephemeral ports), `listeners` of them, each accepting connections
-    that run `mode` (see the module doc)."""
+    """Listeners on `host` (ephemeral ports, or `port` for a single one), `listeners` of them,
+    each accepting connections that run `mode` (see the module doc)."""
 
     def __init__(self, mode: str = "echo", host: str = "127.0.0.1", listeners: int = 1,
                  payload: bytes = b"", expect: int = 0, source_limit: int = 1 << 30,
-                 backlog: int = 128, accept: bool = True, lifetime: float = 120.0):
-        if mode not in ("echo", "exchange", "sink", "source", "stall"):
+                 backlog: int = 128, accept: bool = True, lifetime: float = 120.0,
+                 port: int = 0):
+        if mode not in ("echo", "exchange", "sink", "source", "stall", "reset"):
             raise ValueError(mode)
         self.mode, self.payload, self.expect = mode, payload, expect
         self.source_limit = source_limit
@@ -140,7 +142,8 @@ class TcpPeer:
         self.listen_socks: List[socket.socket] = []
         for _ in range(listeners):
             s = socket.socket(fam, socket.SOCK_STREAM)
-            s.bind((host, 0))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port if listeners == 1 else 0))
             s.listen(backlog)
             self.listen_socks.append(s)
         self.addresses: List[Address] = [s.getsockname()[:2] for s in self.listen_socks]
@@ -226,6 +229,18 @@ class TcpPeer:
     def _mode_stall(self, conn: PeerConnection) -> None:
         return
 
+    def _mode_reset(self, conn: PeerConnection) -> None:
+        while conn.count < self.expect and time.monotonic() < self.deadline and not self._stop:
+            r, _, _ = select.select([conn.sock], [], [], 0.2)
+            if r:
+                data = conn.sock.recv(65536)
+                if not data:
+                    break
+                conn._got(data, False)
+        conn.done.set()
+        conn.abort()
+        conn.closed.set()
+
     def wait_connections(self, n: int, timeout: float = 5.0) -> List[PeerConnection]:
         """The first n accepted connections (fewer if they do not come within timeout)."""
         deadline = time.monotonic() + timeout
@@ -271,4 +286,34 @@ def fill_backlog(address: Address) -> List[socket.socket]:
     return held
 
 
+def main(argv=None) -> int:
+    """python3 tcp_peer.py --mode echo --host IP --port N [--expect N] [--lifetime S]: a peer
+    process (network-namespace tests start it inside a namespace). Prints "ready" once it
+    listens and one line per connection when it ends; exits after --lifetime or on SIGTERM."""
+    import argparse
+    import signal
+    import sys
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mode", default="echo")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--expect", type=int, default=0)
+    ap.add_argument("--lifetime", type=float, default=60.0)
+    a = ap.parse_args(argv)
+    peer = TcpPeer(a.mode, host=a.host, expect=a.expect, lifetime=a.lifetime, port=a.port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("ready %s %d" % peer.address, flush=True)
+    stop.wait(a.lifetime)
+    for c in list(peer.connections):
+        print("connection from %s:%d got %d bytes%s" % (c.remote[0], c.remote[1], c.count,
+                                                       ", reset" if c.reset else ""), flush=True)
+    peer.close()
+    sys.stdout.flush()
+    return 0
+
+
 __all__ = ["TcpPeer", "PeerConnection", "peer_connect", "fill_backlog"]
+
+if __name__ == "__main__":
+    raise SystemExit(main())
