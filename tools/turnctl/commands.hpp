@@ -7,6 +7,13 @@
 
 namespace turnd::turnctl {
 
+/// A failure with an exit status of its own (nat-type: 3 unreachable, 4 no RFC 5780); main
+/// prints the message and exits with `status`.
+struct FailureWithStatus : Failure {
+  FailureWithStatus(int s, const std::string& what) : Failure(what), status(s) {}
+  int status;
+};
+
 /// turnctl secret add | list | retire
 void add_secret_commands(CLI::App& app, Context& ctx);
 /// turnctl user add | list | revoke
@@ -19,5 +26,7 @@ void add_check_config_command(CLI::App& app, Context& ctx);
 void add_cert_commands(CLI::App& app, Context& ctx);
 /// turnctl sessions | kick (through turnd's admin listener)
 void add_sessions_commands(CLI::App& app, Context& ctx);
+/// turnctl nat-type (RFC 5780 client tests against a STUN server)
+void add_nat_type_command(CLI::App& app, Context& ctx);
 
 }  // namespace turnd::turnctl

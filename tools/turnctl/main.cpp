@@ -1,7 +1,8 @@
 // turnctl: the operator's command line for turnd (credentials, secrets, config checks, test
 // certificates, live sessions). It reads the same config file as turnd, so it finds Redis, the
 // realm and the admin listener by itself.
-// Exit status: 0 ok, 1 the command failed, 2 the command line is wrong.
+// Exit status: 0 ok, 1 the command failed, 2 the command line is wrong; nat-type adds 3 (server
+// unreachable) and 4 (server lacks RFC 5780).
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -31,11 +32,15 @@ int main(int argc, char** argv) {
   add_check_config_command(app, ctx);
   add_cert_commands(app, ctx);
   add_sessions_commands(app, ctx);
+  add_nat_type_command(app, ctx);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  } catch (const FailureWithStatus& e) {
+    std::cerr << "turnctl: " << e.what() << "\n";
+    return e.status;
   } catch (const UsageError& e) {
     std::cerr << "turnctl: " << e.what() << "\n";
     return 2;
