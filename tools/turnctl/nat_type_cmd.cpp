@@ -62,7 +62,7 @@ TransportAddress local_bind_address(const std::string& text, const TransportAddr
 
 // Test I: the mapped address and OTHER-ADDRESS; exits 3 or 4 (through FailureWithStatus) when
 // the server does not answer or cannot run the other tests.
-nat::BindingAnswer test_one(nat::UdpSocket& sock, Report& r, milliseconds timeout) {
+void test_one(nat::UdpSocket& sock, Report& r, milliseconds timeout) {
   auto ex = nat::binding_transaction(sock, r.server, std::nullopt, timeout);
   if (!ex)
     throw FailureWithStatus(kExitUnreachable,
@@ -75,18 +75,20 @@ nat::BindingAnswer test_one(nat::UdpSocket& sock, Report& r, milliseconds timeou
                                                   std::to_string(ex->answer.error_code));
   r.mapped = ex->answer.mapped;
   r.other = ex->answer.other_address;
-  if (!r.other)
-    throw FailureWithStatus(kExitNoRfc5780, r.server.to_string() +
-                                                " sent no OTHER-ADDRESS: it does not support RFC "
-                                                "5780 (NAT behaviour discovery). " +
-                                                kNoRfc5780Hint);
+  if (!r.other) {
+    // RESPONSE-ORIGIN without OTHER-ADDRESS: RFC 5780 with one IP only (§6), change port alone.
+    const std::string why = ex->answer.response_origin
+                                ? "it has RFC 5780 with one IP only, and the tests need a second IP"
+                                : "it does not support RFC 5780 (NAT behaviour discovery)";
+    throw FailureWithStatus(kExitNoRfc5780, r.server.to_string() + " sent no OTHER-ADDRESS: " +
+                                                why + ". " + kNoRfc5780Hint);
+  }
   if (r.other->ip == r.server.ip || r.other->port == r.server.port)
     throw FailureWithStatus(kExitNoRfc5780, r.server.to_string() + "'s OTHER-ADDRESS " +
                                                 r.other->to_string() +
                                                 " needs another IP and another port for the "
                                                 "tests. " +
                                                 kNoRfc5780Hint);
-  return ex->answer;
 }
 
 // RFC 5780 §4.4: CHANGE-REQUEST change IP and port, then change port only.
