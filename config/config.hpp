@@ -52,6 +52,8 @@ struct Config {
   };  ///< each opens UDP and TCP
   /// TURN over TLS (TCP) and DTLS (UDP) listeners; both need tls_cert and tls_key.
   std::vector<protocol::TransportAddress> listen_tls, listen_dtls;
+  /// RFC 5780 NAT behaviour discovery: the other IP and port (config/nat_discovery.hpp).
+  std::optional<protocol::TransportAddress> alternate_listen;
   std::string realm = "turnd.local";
   unsigned threads = 0;  ///< 0 = one per usable CPU
   /// UDP segmentation offload on send and receive coalescing, where the kernel has them.

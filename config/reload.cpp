@@ -28,6 +28,7 @@ const std::vector<RestartOnly>& table() {
       field("listen", &Config::listen),
       field("listen_tls", &Config::listen_tls),
       field("listen_dtls", &Config::listen_dtls),
+      field("alternate_listen", &Config::alternate_listen),
       field("realm", &Config::realm),
       field("threads", &Config::threads),
       field("udp.gso", &Config::udp_gso),

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "config/config_error.hpp"
+#include "config/nat_discovery.hpp"
 #include "config/secret_file.hpp"
 #include "config/value_parsers.hpp"
 
@@ -114,6 +115,22 @@ constexpr std::array kSettings = {
                      ? ""
                      : "a DTLS listener needs tls.cert and tls.key (turnctl cert self-signed "
                        "makes a test pair)";
+        },
+    },
+    Setting{
+        .key = "alternate_listen",
+        .flag = "--alternate-listen",
+        .metavar = "ADDR:PORT",
+        .example = "192.0.2.2:3479",
+        .help = "RFC 5780 NAT discovery: the second IP and port (pairs with a specific listen "
+                "address; same IP = change port only)",
+        .shape = Shape::Optional,
+        .set = [](Config& c,
+                  std::string_view t) { return assign(c.alternate_listen, parse_endpoint(t)); },
+        .clear = [](Config& c) { c.alternate_listen.reset(); },
+        .check = [](const Config& c) -> std::string {
+          auto addresses = nat_discovery_addresses(c);
+          return addresses ? "" : addresses.error();
         },
     },
     Setting{

@@ -32,6 +32,8 @@ enum class AttrType : std::uint16_t {
   UseCandidate = 0x0025,
   ConnectionId = 0x002a,   // RFC 6062
   ChangeRequest = 0x0003,  // RFC 5780
+  SourceAddress = 0x0004,  // RFC 3489 (responses to classic STUN clients)
+  ChangedAddress = 0x0005,
   Padding = 0x0026,
   ResponsePort = 0x0027,
   // comprehension-optional (0x8000-0xFFFF)

@@ -109,6 +109,11 @@ bool is_known_attribute(std::uint16_t type) noexcept {
     case AttrType::Priority:
     case AttrType::UseCandidate:
     case AttrType::ConnectionId:
+    // RFC 5780: parsed here; where turnd serves no NAT discovery the server answers 420 for
+    // them itself (server/nat_discovery.hpp).
+    case AttrType::ChangeRequest:
+    case AttrType::Padding:
+    case AttrType::ResponsePort:
       return true;
     default:
       return !is_comprehension_required(type);

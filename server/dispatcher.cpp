@@ -54,14 +54,17 @@ ByteSpan Dispatcher::on_client_message(const ClientContext& ctx, MutableByteSpan
   shard_.begin_event();
   if (looks_like_stun(in)) {
     authenticated_ = false;
+    nat_route_ = {};
     const ByteSpan reply = on_stun(ctx, in);
     // Over UDP the source may be spoofed: a reply to an unauthenticated request that is larger
-    // than the request (401, 438, 400, 420, Binding) is within the anti-amplification limits.
+    // than the request (401, 438, 400, 420, Binding), or that RFC 5780 sends from another
+    // address, to another port or padded, is within the anti-amplification limits.
     if (reply.empty() || authenticated_ || ctx.transport != Transport::Udp ||
-        reply.size() <= in.size() ||
+        (reply.size() <= in.size() && !nat_route_.always_limited()) ||
         (is_loopback(ctx.client.ip) && !shard_.config().limit_loopback))
-      return reply;
-    return within_amplification_limits(ctx, reply.size()) ? reply : ByteSpan{};
+      return deliver(nat_route_, reply, shard_);
+    if (!within_amplification_limits(ctx, reply.size())) return {};
+    return deliver(nat_route_, reply, shard_);
   }
   if (looks_like_channel_data(in)) {
     on_channel_data(ctx, in);
@@ -128,15 +131,20 @@ ByteSpan Dispatcher::on_stun(const ClientContext& ctx, ByteSpan in) noexcept {
   if (msg->cls() != Class::Request) return {};  // responses are not for a server
   ++shard_.counters().requests;
 
-  // RFC 8489 §6.3.1: unknown comprehension-required attributes in a request get a 420.
-  if (!msg->unknown_required().empty()) {
+  // RFC 8489 §6.3.1: unknown comprehension-required attributes in a request get a 420; so do
+  // RFC 5780's where NAT discovery is not served (nat_discovery.hpp).
+  if (const UnknownList unknown = shard_.nat_discovery().unknown_attributes(*msg, ctx);
+      !unknown.empty()) {
     auto b = begin_error(*msg, StunError::UnknownAttribute, reply_);
-    b.add(UnknownAttributes{msg->unknown_required(), {}});
+    b.add(UnknownAttributes{unknown.span(), {}});
     return finish_response(b, *msg, shard_.software());
   }
   if (msg->method() == static_cast<std::uint16_t>(Method::Binding))
-    return handlers::handle_binding(*msg, ctx, shard_, reply_);
-  if (is_turn_request(msg->method()) && msg->has_magic_cookie()) return on_turn_request(*msg, ctx);
+    return handlers::handle_binding(*msg, ctx, shard_, reply_, nat_route_);
+  // The addresses opened for NAT discovery alone answer Binding only: TURN there is a 400.
+  if (is_turn_request(msg->method()) && msg->has_magic_cookie() &&
+      !shard_.nat_discovery().binding_only(ctx.local))
+    return on_turn_request(*msg, ctx);
   auto b = begin_error(*msg, StunError::BadRequest, reply_);
   return finish_response(b, *msg, shard_.software());
 }

@@ -10,6 +10,7 @@
 #include "protocol/message_view.hpp"
 #include "server/client_context.hpp"
 #include "server/io/message_handler.hpp"
+#include "server/nat_discovery.hpp"
 #include "server/shard_state.hpp"
 
 namespace turnd::server {
@@ -43,6 +44,7 @@ class Dispatcher final : public io::MessageHandler {
   ShardState& shard_;
   std::array<std::uint8_t, 4096> reply_{};  // replies are small; one scratch per shard
   bool authenticated_ = false;              // the message being handled passed authentication
+  NatReplyRoute nat_route_;                 // RFC 5780: where the Binding answer goes
 };
 
 }  // namespace turnd::server

@@ -32,6 +32,9 @@ struct ShardCounters : io::ListenerCounters {
   Counter handoff_drains;     // wake-ups of this shard that drained the other shards' rings
   Counter send_dropped;       // datagrams the kernel refused (full buffer, unreachable)
   Counter relay_open_failed;  // relay sockets that could not be opened (ports, fds)
+  // RFC 5780 Binding answers on the NAT discovery addresses, by what they did (NatReplyKind).
+  Counter nat_discovery_plain, nat_discovery_change_ip, nat_discovery_change_port;
+  Counter nat_discovery_change_ip_port, nat_discovery_response_port, nat_discovery_padding;
   std::atomic<std::int64_t> allocations{0};
   // Live allocations by the client's transport, indexed by io::Transport (udp tcp tls dtls).
   std::atomic<std::int64_t> allocations_by_transport[4] = {};

@@ -165,6 +165,17 @@ std::string render_metrics(std::span<const ShardCounters* const> shards, const P
            {{"first_message_timeout", &ShardCounters::tcp_closed_first_message_timeout},
             {"idle_timeout", &ShardCounters::tcp_closed_idle_timeout},
             {"not_stun", &ShardCounters::tcp_closed_not_stun}});
+  labelled(out, shards, "turnd_nat_discovery_replies_total",
+           "RFC 5780 Binding answers on the NAT discovery addresses (alternate_listen): plain, "
+           "from the other IP and/or port (CHANGE-REQUEST), to another port (RESPONSE-PORT), "
+           "padded (PADDING).",
+           "kind",
+           {{"plain", &ShardCounters::nat_discovery_plain},
+            {"change_ip", &ShardCounters::nat_discovery_change_ip},
+            {"change_port", &ShardCounters::nat_discovery_change_port},
+            {"change_ip_port", &ShardCounters::nat_discovery_change_ip_port},
+            {"response_port", &ShardCounters::nat_discovery_response_port},
+            {"padding", &ShardCounters::nat_discovery_padding}});
   render_tls(out, shards, g);
   render_udp(out, shards);
   family(out, "turnd_tcp_connections", "gauge",

@@ -12,6 +12,7 @@
 #include "auth/redis/redis_store.hpp"
 #include "config/cli.hpp"
 #include "config/embedded_default.hpp"
+#include "config/nat_discovery.hpp"
 #include "config/reload.hpp"
 #include "protocol/version.hpp"
 #include "server/admin_http.hpp"
@@ -212,6 +213,8 @@ void Server::run() {
   for (auto& s : shards_) threads_.emplace_back([&s] { s->run(); });
   spdlog::info("turnd {} listening on {} with {} shard(s), realm \"{}\"", kVersion,
                describe_listen(config_), config_.threads, logsafe(config_.realm));
+  if (auto nat = config::nat_discovery_addresses(config_); nat && *nat)
+    spdlog::info("RFC 5780 NAT behaviour discovery (Binding) on {}", config::describe(**nat));
   const auto offload = [](bool wanted, bool on) {
     return on ? "on" : (wanted ? "off (not in this kernel)" : "off (config)");
   };

@@ -19,7 +19,10 @@ void Shard::open_listeners() {
                                                      state_.services().udp_offload.gro));
     tcp_.push_back(std::make_unique<io::TcpListener>(io_, addr, dispatcher_, stream_policy,
                                                      state_.counters()));
+    if (auto role = state_.nat_discovery().role_of(addr))
+      state_.nat_discovery().set_socket(*role, udp_.back()->native_handle());
   }
+  open_nat_discovery_listeners(stream_policy);
   stream_policy.tls = &state_.services().tls;
   for (const auto& addr : config_.listen_tls)
     tcp_.push_back(std::make_unique<io::TcpListener>(io_, addr, dispatcher_, stream_policy,
@@ -27,6 +30,24 @@ void Shard::open_listeners() {
   for (const auto& addr : config_.listen_dtls)
     dtls_.push_back(std::make_unique<io::DtlsListener>(io_, addr, dispatcher_, state_.sends(),
                                                        stream_policy, state_.counters()));
+}
+
+// RFC 5780: the discovery addresses that are not listen addresses get UDP and TCP listeners
+// of their own (Binding only: the dispatcher answers TURN there with 400).
+void Shard::open_nat_discovery_listeners(const io::StreamPolicy& stream_policy) {
+  NatDiscovery& nat = state_.nat_discovery();
+  if (!nat.enabled()) return;
+  for (std::size_t r = 1; r < 4; ++r) {
+    const auto role = static_cast<DiscoveryRole>(r);
+    if (!nat.addresses().has(role) || nat.addresses().is_listen[r]) continue;
+    const auto& addr = nat.addresses()[role];
+    udp_.push_back(std::make_unique<io::UdpListener>(io_, addr, dispatcher_, state_.sends(),
+                                                     state_.counters(),
+                                                     state_.services().udp_offload.gro));
+    nat.set_socket(role, udp_.back()->native_handle());
+    tcp_.push_back(std::make_unique<io::TcpListener>(io_, addr, dispatcher_, stream_policy,
+                                                     state_.counters()));
+  }
 }
 
 void Shard::run() {

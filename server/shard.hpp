@@ -46,6 +46,8 @@ class Shard {
   std::future<boost::json::array> describe_allocations();
 
  private:
+  void open_nat_discovery_listeners(const io::StreamPolicy& stream_policy);
+
   boost::asio::io_context io_{1};
   const config::Config& config_;
   ShardState state_;

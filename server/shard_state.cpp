@@ -31,6 +31,7 @@ ShardState::ShardState(unsigned shard_id, boost::asio::io_context& io, SharedSer
       allocations_(shard_id, services, counters_, clock_, owner_),
       relay_(shard_id, allocations_, services, sends_, counters_, clock_, policy_),
       unauthenticated_bytes_(byte_share(services.config), services.clock.steady()),
+      nat_discovery_(services.config),
       sweep_timer_(io),
       handoff_wake_(io) {
   // A shard past the configured count (tests make extra ones) has no inbox: it is only ever

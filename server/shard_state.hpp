@@ -15,6 +15,7 @@
 #include "server/clock.hpp"
 #include "server/io/batch_io.hpp"
 #include "server/metrics.hpp"
+#include "server/nat_discovery.hpp"
 #include "server/policy.hpp"
 #include "server/relay/relay_path.hpp"
 #include "server/reply_limiter.hpp"
@@ -40,6 +41,8 @@ class ShardState {
   AllocationTable& allocations() noexcept { return allocations_; }
   relay::RelayPath& relay() noexcept { return relay_; }
   io::SendBatch& sends() noexcept { return sends_; }
+  /// RFC 5780: the four addresses and this shard's sockets on them.
+  NatDiscovery& nat_discovery() noexcept { return nat_discovery_; }
   /// This shard's share of the global cap on unauthenticated reply bytes.
   ReplyByteBudget& unauthenticated_bytes() noexcept { return unauthenticated_bytes_; }
   ShardCounters& counters() noexcept { return counters_; }
@@ -78,6 +81,7 @@ class ShardState {
   AllocationTable allocations_;
   relay::RelayPath relay_;
   ReplyByteBudget unauthenticated_bytes_;
+  NatDiscovery nat_discovery_;
   boost::asio::steady_timer sweep_timer_;
   // A dup() of this shard's ShardHandoff eventfd: closing ours never closes the producers'.
   boost::asio::posix::stream_descriptor handoff_wake_;

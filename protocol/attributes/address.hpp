@@ -1,4 +1,5 @@
-// Address attributes (RFC 8489 §14.1/§14.2, RFC 8656 §18.3/§18.5, §14.15 ALTERNATE-SERVER).
+// Address attributes (RFC 8489 §14.1/§14.2, RFC 8656 §18.3/§18.5, §14.15 ALTERNATE-SERVER,
+// RFC 5780 §7.3/§7.4 RESPONSE-ORIGIN and OTHER-ADDRESS, RFC 3489's SOURCE- and CHANGED-ADDRESS).
 //   | 0x00 | Family | Port (16) | Address (32 or 128 bits) |
 // The XOR forms XOR the port with the cookie's top half and the address with cookie + id.
 #pragma once
@@ -54,5 +55,7 @@ using XorRelayedAddress = AddressAttribute<AttrType::XorRelayedAddress, true>;
 using AlternateServer = AddressAttribute<AttrType::AlternateServer, false>;
 using ResponseOrigin = AddressAttribute<AttrType::ResponseOrigin, false>;
 using OtherAddress = AddressAttribute<AttrType::OtherAddress, false>;
+using SourceAddress = AddressAttribute<AttrType::SourceAddress, false>;    // RFC 3489 §11.2.5
+using ChangedAddress = AddressAttribute<AttrType::ChangedAddress, false>;  // RFC 3489 §11.2.3
 
 }  // namespace turnd::protocol

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "protocol/attributes/address.hpp"
+#include "protocol/attributes/discovery.hpp"
 #include "protocol/attributes/error.hpp"
 #include "protocol/attributes/integrity.hpp"
 #include "protocol/attributes/numeric.hpp"

@@ -43,19 +43,22 @@ using AdditionalAddressFamily = ByteThenReserved<AttrType::AdditionalAddressFami
 inline constexpr std::uint8_t kProtocolUdp = 17;
 inline constexpr std::uint8_t kProtocolTcp = 6;
 
-/// CHANNEL-NUMBER (RFC 8656 §18.1): | channel (16) | RFFU (16) |
-struct ChannelNumber {
-  static constexpr AttrType kType = AttrType::ChannelNumber;
+/// | value (16) | RFFU (16) |: CHANNEL-NUMBER (RFC 8656 §18.1), RESPONSE-PORT (RFC 5780 §7.5).
+template <AttrType T>
+struct U16ThenReserved {
+  static constexpr AttrType kType = T;
   std::uint16_t value = 0;
-  static Result<ChannelNumber, AttrError> decode(ByteSpan v, const Header&) noexcept {
+  static Result<U16ThenReserved, AttrError> decode(ByteSpan v, const Header&) noexcept {
     if (v.size() != 4) return unexpected(AttrError::Malformed);
-    return ChannelNumber{load_u16(v.data())};
+    return U16ThenReserved{load_u16(v.data())};
   }
   void encode(ByteWriter& w, const Header&) const noexcept {
     w.write_u16(value);
     w.write_u16(0);
   }
 };
+using ChannelNumber = U16ThenReserved<AttrType::ChannelNumber>;
+using ResponsePort = U16ThenReserved<AttrType::ResponsePort>;  // the port answers go to
 
 /// EVEN-PORT (RFC 8656 §18.6): one byte, top bit R = reserve the next port too.
 struct EvenPort {

@@ -6,12 +6,16 @@
 #include "auth/authenticator.hpp"
 #include "protocol/message_view.hpp"
 #include "server/client_context.hpp"
+#include "server/nat_discovery.hpp"
 #include "server/shard_state.hpp"
 
 namespace turnd::server::handlers {
 
+/// On an RFC 5780 address (server/nat_discovery.hpp) the answer may leave from another socket
+/// or go to another port: `route` says so (the dispatcher applies the limits, then delivers).
 protocol::ByteSpan handle_binding(const protocol::MessageView& request, const ClientContext& ctx,
-                                  ShardState& shard, protocol::MutableByteSpan out) noexcept;
+                                  ShardState& shard, protocol::MutableByteSpan out,
+                                  NatReplyRoute& route) noexcept;
 
 /// Context of an authenticated TURN request.
 struct TurnRequest {

@@ -30,6 +30,8 @@ class UdpListener final : public ClientSink {
   void send_to_client(protocol::ByteSpan bytes, const protocol::TransportAddress& client,
                       const protocol::TransportAddress& local) noexcept override;
   bool is_stream() const noexcept override { return false; }
+  /// The socket, for replies that leave from it without a request on it (RFC 5780).
+  int native_handle() noexcept { return socket_.native_handle(); }
 
  private:
   void wait_readable();

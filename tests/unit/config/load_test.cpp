@@ -72,8 +72,8 @@ const ErrorCase kErrors[] = {
      "turnd.yaml:2: relay.realm: unknown key here; did you mean top-level realm?"},
     {"unknown_key", "\n\nfrobnicate: 1",
      "turnd.yaml:3: frobnicate: unknown key; expected one of: listen, listen_tls, "
-     "listen_dtls, realm, threads, udp, log, software, shutdown_grace, alternate_servers, auth, "
-     "relay, limits, tls, admin"},
+     "listen_dtls, alternate_listen, realm, threads, udp, log, software, shutdown_grace, "
+     "alternate_servers, auth, relay, limits, tls, admin"},
     {"unknown_key_deep", "limits:\n  foo: 1",
      "turnd.yaml:2: limits.foo: unknown key; expected one of: user_quota, total_quota, "
      "max_permissions_per_allocation, max_channels_per_allocation, max_unauthenticated_per_second, "
@@ -160,6 +160,26 @@ const ErrorCase kErrors[] = {
      R"(turnd.yaml:2: relay.strict_channel_numbers: "yes": expected true or false)"},
     {"no_channels", "limits:\n  max_channels_per_allocation: 0",
      R"(turnd.yaml:2: limits.max_channels_per_allocation: "0": expected a whole number 1-16384)"},
+    {"alternate_wildcard", "listen: [\"192.0.2.1:3478\"]\nalternate_listen: 0.0.0.0:3479",
+     R"(turnd.yaml:2: alternate_listen: "0.0.0.0:3479": needs a specific IP, not a wildcard)"},
+    {"alternate_without_specific_listen", "alternate_listen: 192.0.2.2:3479",
+     R"(turnd.yaml:1: alternate_listen: "192.0.2.2:3479": pairs with a listen address of its )"
+     R"(family that is not a wildcard, and there is none (e.g. listen: ["192.0.2.1:3478"] with )"
+     R"(alternate_listen: "192.0.2.2:3479"))"},
+    {"alternate_other_family", "listen: [\"192.0.2.1:3478\"]\nalternate_listen: \"[::1]:3479\"",
+     R"(turnd.yaml:2: alternate_listen: "[::1]:3479": pairs with a listen address of its family )"
+     R"(that is not a wildcard, and there is none (e.g. listen: ["192.0.2.1:3478"] with )"
+     R"(alternate_listen: "192.0.2.2:3479"))"},
+    {"alternate_is_listen", "listen: [\"192.0.2.1:3478\"]\nalternate_listen: 192.0.2.1:3478",
+     R"(turnd.yaml:2: alternate_listen: "192.0.2.1:3478": is the listen address )"
+     R"(192.0.2.1:3478 itself)"},
+    {"alternate_same_port", "listen: [\"192.0.2.1:3478\"]\nalternate_listen: 192.0.2.2:3478",
+     R"(turnd.yaml:2: alternate_listen: "192.0.2.2:3478": needs a port other than 3478 of )"
+     R"(listen 192.0.2.1:3478 (RFC 5780 changes the IP and the port))"},
+    {"alternate_clashes_with_wildcard",
+     "listen: [\"192.0.2.1:3478\", \"0.0.0.0:3479\"]\nalternate_listen: 192.0.2.2:3479",
+     R"(turnd.yaml:2: alternate_listen: "192.0.2.2:3479": RFC 5780 needs 192.0.2.1:3479, which )"
+     R"(listen 0.0.0.0:3479 takes)"},
     {"admin_listen", "admin:\n  listen: localhost:9641",
      R"(turnd.yaml:2: admin.listen: "localhost:9641": ADDR must be an IP address (host names are not resolved); expected ADDR:PORT, e.g. 0.0.0.0:3478 or [::]:3478)"},
     {"value_is_escaped", "realm: ok\nthreads: \"4\\t\\\"\"",

@@ -13,12 +13,13 @@ namespace turnd::protocol::test {
 
 using AllAttributes =
     std::tuple<MappedAddress, XorMappedAddress, XorPeerAddress, XorRelayedAddress, AlternateServer,
-               ResponseOrigin, OtherAddress, ErrorCode, AddressErrorCode, UnknownAttributes,
-               MessageIntegrity, MessageIntegritySha256, Fingerprint, PasswordAlgorithm,
-               PasswordAlgorithms, Lifetime, Priority, RequestedTransport, RequestedAddressFamily,
-               AdditionalAddressFamily, ChannelNumber, EvenPort, DontFragment, UseCandidate,
-               IceControlled, IceControlling, Username, Realm, Nonce, Software, Data, Userhash,
-               ReservationToken, ConnectionId>;
+               ResponseOrigin, OtherAddress, SourceAddress, ChangedAddress, ErrorCode,
+               AddressErrorCode, UnknownAttributes, MessageIntegrity, MessageIntegritySha256,
+               Fingerprint, PasswordAlgorithm, PasswordAlgorithms, Lifetime, Priority,
+               RequestedTransport, RequestedAddressFamily, AdditionalAddressFamily, ChannelNumber,
+               EvenPort, DontFragment, UseCandidate, IceControlled, IceControlling, Username, Realm,
+               Nonce, Software, Data, Userhash, ReservationToken, ConnectionId, ChangeRequest,
+               ResponsePort, Padding>;
 
 /// Calls f.template operator()<A>() for every codec A in AllAttributes.
 template <class F>
@@ -86,7 +87,10 @@ template <AttrType T>
 std::string describe(const ByteThenReserved<T>& a) {
   return std::to_string(a.value);
 }
-inline std::string describe(const ChannelNumber& a) { return std::to_string(a.value); }
+template <AttrType T>
+std::string describe(const U16ThenReserved<T>& a) {
+  return std::to_string(a.value);
+}
 inline std::string describe(const EvenPort& a) { return a.reserve_next ? "R" : "-"; }
 template <AttrType T>
 std::string describe(const FlagAttribute<T>&) {
@@ -100,5 +104,9 @@ template <AttrType T, std::size_t M, std::size_t F>
 std::string describe(const BytesAttribute<T, M, F>& a) {
   return describe_bytes(a.value);
 }
+inline std::string describe(const ChangeRequest& a) {
+  return std::string(a.change_ip ? "ip" : "-") + (a.change_port ? "port" : "-");
+}
+inline std::string describe(const Padding& a) { return std::to_string(a.length) + " bytes"; }
 
 }  // namespace turnd::protocol::test

@@ -140,6 +140,20 @@ std::vector<AttrCase> round_trip_cases() {
                  from_hex("00020d96 20010db8 00000000 00000000 00000001")),
       round_trip("other_address_v4", OtherAddress{addr("192.0.2.1:32853")},
                  from_hex("00018055 c0000201")),
+      round_trip("source_address_v4", SourceAddress{addr("192.0.2.2:3479")},
+                 from_hex("00010d97 c0000202")),
+      round_trip("changed_address_v4", ChangedAddress{addr("192.0.2.2:3479")},
+                 from_hex("00010d97 c0000202")),
+      // RFC 5780 §7.2, §7.5, §7.6.
+      round_trip("change_request_none", ChangeRequest{}, from_hex("00000000")),
+      round_trip("change_request_ip", ChangeRequest{true, false}, from_hex("00000004")),
+      round_trip("change_request_port", ChangeRequest{false, true}, from_hex("00000002")),
+      round_trip("change_request_both", ChangeRequest{true, true}, from_hex("00000006")),
+      round_trip("response_port", ResponsePort{3479}, from_hex("0d970000")),
+      round_trip("response_port_max", ResponsePort{65535}, from_hex("ffff0000")),
+      round_trip("padding_0", Padding{0}, {}),
+      round_trip("padding_5", Padding{5}, from_hex("00000000 00")),
+      round_trip("padding_1500", Padding{1500}, Bytes(1500, 0)),
       // ERROR-CODE, classes 3-6.
       round_trip("error_300", ErrorCode{300, "Try Alternate"},
                  error_value("00000300", "Try Alternate")),
@@ -260,6 +274,11 @@ std::vector<AttrCase> malformed_cases() {
       malformed<ReservationToken>("reservation_token_7", wire_of_size(7)),
       malformed<ReservationToken>("reservation_token_9", wire_of_size(9)),
       malformed<ConnectionId>("connection_id_3", wire_of_size(3)),
+      malformed<ChangeRequest>("change_request_empty", {}),
+      malformed<ChangeRequest>("change_request_1_byte", from_hex("06")),
+      malformed<ChangeRequest>("change_request_8_bytes", from_hex("00000006 00000000")),
+      malformed<ResponsePort>("response_port_2_bytes", from_hex("0d97")),
+      malformed<ResponsePort>("response_port_8_bytes", from_hex("0d970000 00000000")),
       malformed<MessageIntegrity>("mi_empty", {}),
       malformed<MessageIntegrity>("mi_19", wire_of_size(19)),
       malformed<MessageIntegrity>("mi_32", wire_of_size(32)),
@@ -297,6 +316,11 @@ std::vector<AttrCase> lenient_cases() {
       decodes<MessageIntegritySha256>("mi_sha256_32", wire_of_size(32), hex_x(32)),
       decodes<Fingerprint>("fingerprint_4", from_hex("e57a3bcf"), "3849993167"),
       decodes<Data>("data_65535", wire_of_size(65535), hex_x(65535)),
+      // RFC 5780 §7.2: only A (0x4) and B (0x2) mean something; other bits are ignored.
+      decodes<ChangeRequest>("change_request_other_bits_ignored", from_hex("fffffff9"), "--"),
+      decodes<ChangeRequest>("change_request_rfc3489_both", from_hex("00000006"), "ipport"),
+      decodes<ResponsePort>("response_port_rffu_ignored", from_hex("0d97ffff"), "3479"),
+      decodes<Padding>("padding_any_bytes", wire_of_size(7), "7 bytes"),
   };
 }
 
@@ -353,6 +377,10 @@ TEST(Attributes, UnknownRequiredIsBelow0x8000) {
   EXPECT_TRUE(is_known_attribute(0x8031));  // any optional one is "known": never a 420
   EXPECT_FALSE(is_known_attribute(0x0031));
   EXPECT_FALSE(is_known_attribute(0x0002));  // RESPONSE-ADDRESS (RFC 3489), not understood
+  // RFC 5780's: parsed; the server answers 420 itself where it serves no NAT discovery.
+  EXPECT_TRUE(is_known_attribute(0x0003));  // CHANGE-REQUEST
+  EXPECT_TRUE(is_known_attribute(0x0026));  // PADDING
+  EXPECT_TRUE(is_known_attribute(0x0027));  // RESPONSE-PORT
 }
 
 }  // namespace
