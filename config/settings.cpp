@@ -435,6 +435,17 @@ constexpr std::array kSettings = {
             },
     },
     Setting{
+        .key = "limits.max_tcp_connections_per_allocation",
+        .flag = "--max-tcp-connections-per-allocation",
+        .metavar = "N",
+        .example = "64",
+        .help = "RFC 6062 peer connections one TCP allocation may hold, 1-65535 (default 64)",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.max_tcp_connections_per_allocation, parse_unsigned(t, 1, 65535));
+            },
+    },
+    Setting{
         .key = "limits.max_unauthenticated_per_second",
         .flag = "--max-unauthenticated-per-second",
         .metavar = "N",

@@ -7,6 +7,7 @@
 #include <array>
 #include <boost/asio/ip/udp.hpp>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,10 @@
 #include "server/clock.hpp"
 
 namespace turnd::server {
+
+namespace relay {
+struct TcpAllocation;  // server/relay/tcp_relay.hpp
+}
 
 inline constexpr std::chrono::seconds kPermissionLifetime{300};  // RFC 8656 §9
 inline constexpr std::chrono::seconds kChannelLifetime{600};     // RFC 8656 §12
@@ -75,6 +80,9 @@ struct Allocation {
   SteadyTime expires_at;
   SteadyTime created_at;
   std::vector<RelayEndpoint> relays;  // one per address family (IPv4 first when both)
+  // RFC 6062: non-null for a TCP allocation (its one relay has no UDP socket; this listens on
+  // the relayed address and holds the peer connections).
+  std::shared_ptr<relay::TcpAllocation> tcp;
   std::vector<Permission> permissions;
   std::vector<ChannelBinding> channels;
   RelayCounters counters;

@@ -24,6 +24,7 @@ boost::json::object describe(const Allocation& a, const EventClock& now) {
   boost::json::array relayed;
   for (const auto& r : a.relays) relayed.emplace_back(r.advertised.to_string());
   o["relayed"] = std::move(relayed);
+  o["relay_transport"] = a.tcp ? "tcp" : "udp";  // tcp: RFC 6062
   o["age_seconds"] = std::chrono::duration_cast<std::chrono::seconds>(t - a.created_at).count();
   o["expires_in_seconds"] = seconds_until(a.expires_at, t);
   if (a.credential_expires)

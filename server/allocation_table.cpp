@@ -2,10 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <span>
 #include <vector>
 
 #include "server/log_text.hpp"
 #include "server/relay/relay_socket.hpp"
+#include "server/relay/tcp_relay.hpp"
 
 namespace turnd::server {
 
@@ -37,7 +39,8 @@ Allocation& AllocationTable::insert(std::unique_ptr<Allocation> a) {
   counters_.allocations_by_transport[static_cast<std::size_t>(ref.five_tuple.transport)].fetch_add(
       1, std::memory_order_relaxed);
   by_id_[ref.id] = &ref;
-  for (const auto& r : ref.relays) {
+  // A TCP allocation's relayed address is a TCP port: nothing is handed over to it.
+  for (const auto& r : ref.tcp ? std::span<const RelayEndpoint>{} : ref.relays) {
     by_port_[r.bound.port] = &ref;
     // Clients send to the advertised address: that one is handed over between shards; a
     // different bound address (behind --external-ip) is reached through the kernel only.
@@ -58,7 +61,12 @@ void AllocationTable::remove(Allocation& a, std::string_view reason) {
       a.id, reason, logsafe(a.username), to_string(a.five_tuple.transport),
       a.five_tuple.client.to_string(), seconds.count(), a.counters.packets_to_peer,
       a.counters.bytes_to_peer, a.counters.packets_from_peer, a.counters.bytes_from_peer);
+  if (a.tcp) a.tcp->close();  // its peer and data connections go with it (RFC 6062)
   for (auto& r : a.relays) {
+    if (a.tcp) {
+      relay::close_relay_socket(r, services_.ports);
+      continue;
+    }
     services_.live_relays.remove(r.bound);
     if (r.advertised != r.bound) services_.live_relays.remove(r.advertised);
     by_port_.erase(r.bound.port);

@@ -42,6 +42,8 @@ bool is_turn_request(std::uint16_t method) {
     case Method::Refresh:
     case Method::CreatePermission:
     case Method::ChannelBind:
+    case Method::Connect:  // RFC 6062
+    case Method::ConnectionBind:
       return true;
     default:
       return false;
@@ -102,7 +104,7 @@ void Dispatcher::on_connection_closed(const ClientContext& ctx) noexcept {
 void Dispatcher::on_channel_data(const ClientContext& ctx, ByteSpan in) noexcept {
   auto cd = ChannelDataView::parse(in);
   Allocation* a = cd ? shard_.allocations().find({ctx.client, ctx.local, ctx.transport}) : nullptr;
-  if (a == nullptr) {
+  if (a == nullptr || a->tcp) {  // a TCP allocation has no channels (RFC 6062)
     ++shard_.counters().channel_data_dropped;
     return;
   }
@@ -181,6 +183,9 @@ ByteSpan Dispatcher::on_turn_request(const MessageView& msg, const ClientContext
     handlers::TurnRequest req{msg, ctx, result, {ctx.client, ctx.local, ctx.transport}};
     const auto method = static_cast<Method>(msg.method());
     if (method == Method::Allocate) return handlers::handle_allocate(req, shard_, reply_);
+    // A data connection has no allocation of its own (RFC 6062 §5.4).
+    if (method == Method::ConnectionBind)
+      return handlers::handle_connection_bind(req, shard_, reply_);
 
     Allocation* a = shard_.allocations().find(req.five_tuple);
     if (a == nullptr) {
@@ -205,6 +210,9 @@ ByteSpan Dispatcher::on_turn_request(const MessageView& msg, const ClientContext
       case Method::ChannelBind:
         reply = handlers::handle_channel_bind(req, *a, shard_, reply_);
         break;
+      case Method::Connect:
+        reply = handlers::handle_connect(req, *a, shard_, reply_);
+        break;
       default:
         return {};
     }
@@ -222,8 +230,8 @@ ByteSpan Dispatcher::on_turn_request(const MessageView& msg, const ClientContext
 
 void Dispatcher::on_indication(const MessageView& msg, const ClientContext& ctx) noexcept {
   if (msg.method() != static_cast<std::uint16_t>(Method::Send)) return;
-  if (Allocation* a = shard_.allocations().find({ctx.client, ctx.local, ctx.transport}))
-    handlers::handle_send_indication(msg, *a, shard_);
+  Allocation* a = shard_.allocations().find({ctx.client, ctx.local, ctx.transport});
+  if (a != nullptr && !a->tcp) handlers::handle_send_indication(msg, *a, shard_);
 }
 
 }  // namespace turnd::server

@@ -32,6 +32,33 @@ void labelled(std::string& out, std::span<const ShardCounters* const> shards, st
                        sum(shards, [&](const ShardCounters& s) { return (s.*row.field).get(); }));
 }
 
+/// RFC 6062 TCP relaying: peer connections by how they started and ended, and bytes relayed.
+void render_tcp_relay(std::string& out, std::span<const ShardCounters* const> shards) {
+  labelled(out, shards, "turnd_tcp_relay_connections_total",
+           "RFC 6062 peer connections: made by Connect or failed (447), accepted from a peer or "
+           "refused (no permission, over the per-allocation limit), bound by ConnectionBind or "
+           "refused, closed unbound after 30 s.",
+           "event",
+           {{"connected", &ShardCounters::tcp_relay_connected},
+            {"connect_failed", &ShardCounters::tcp_relay_connect_failed},
+            {"accepted", &ShardCounters::tcp_relay_accepted},
+            {"refused_no_permission", &ShardCounters::tcp_relay_refused_no_permission},
+            {"refused_quota", &ShardCounters::tcp_relay_refused_quota},
+            {"bound", &ShardCounters::tcp_relay_bound},
+            {"bind_failed", &ShardCounters::tcp_relay_bind_failed},
+            {"bind_timeout", &ShardCounters::tcp_relay_bind_timeout}});
+  labelled(out, shards, "turnd_tcp_relay_bytes_total",
+           "Bytes relayed between RFC 6062 data connections and their peers, by direction.",
+           "direction",
+           {{"to_peer", &ShardCounters::tcp_relay_bytes_to_peer},
+            {"from_peer", &ShardCounters::tcp_relay_bytes_from_peer}});
+  family(out, "turnd_tcp_relay_connections", "gauge",
+         "RFC 6062 peer connections open now (being made, waiting for ConnectionBind, or bound).");
+  std::int64_t open = 0;
+  for (const auto* s : shards) open += s->tcp_relay_connections.load(std::memory_order_relaxed);
+  out += fmt::format("turnd_tcp_relay_connections {}\n", open);
+}
+
 /// Datagrams per system call: with recvmmsg/sendmmsg, GRO and GSO, many cross the kernel at once.
 void render_udp(std::string& out, std::span<const ShardCounters* const> shards) {
   labelled(out, shards, "turnd_udp_datagrams_total",
@@ -203,6 +230,7 @@ std::string render_metrics(std::span<const ShardCounters* const> shards, const P
            "reason",
            {{"queue_full", &ShardCounters::handoff_dropped_queue_full},
             {"target_stopped", &ShardCounters::handoff_dropped_target_stopped}});
+  render_tcp_relay(out, shards);
   family(out, "turnd_relay_handoff_drains_total", "counter",
          "Wake-ups of a shard to drain what other shards handed over (one eventfd write each).");
   out += fmt::format("turnd_relay_handoff_drains_total {}\n",

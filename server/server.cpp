@@ -196,6 +196,7 @@ void Server::run() {
   for (unsigned i = 0; i < config_.threads; ++i) {
     shards_.push_back(std::make_unique<Shard>(i, *services_));
     shards_.back()->open_listeners();
+    services_->shard_states.push_back(&shards_.back()->state());
   }
   credentials_ = services_->credentials;
   if (config_.admin_listen) {

@@ -28,6 +28,8 @@
 
 namespace turnd::server {
 
+class ShardState;  // server/shard_state.hpp
+
 /// Allocation counts per user and in total, for the configured quotas (0 = unlimited). `user`
 /// is the quota key: the user part of a REST username, so each new credential of one user does
 /// not bring a fresh quota. Counted per user even when that quota is off, so that a reload
@@ -81,6 +83,9 @@ struct SharedServices {
   /// UDP GSO and GRO: on where the config allows and the kernel has them.
   io::UdpOffload udp_offload;
   std::atomic<std::uint64_t> next_allocation_id{0};
+  /// Every shard's state, filled before any shard runs: an RFC 6062 ConnectionBind is carried
+  /// to the shard that owns its connection id. Empty in tests that make shards by hand.
+  std::vector<ShardState*> shard_states;
   /// SIGTERM received: new allocations are refused (or redirected), existing ones go on.
   std::atomic<bool> draining{false};
 

@@ -31,6 +31,7 @@ class Shard {
   void stop();
   boost::asio::io_context& io() noexcept { return io_; }
   const ShardState& state() const noexcept { return state_; }
+  ShardState& state() noexcept { return state_; }
 
   /// Thread-safe: installs a new credentials snapshot on this shard.
   void post_credentials(auth::CredentialsPtr credentials);

@@ -55,6 +55,7 @@ void ShardState::set_policy(PolicyPtr policy) noexcept {
 void ShardState::sweep() {
   begin_event();
   allocations_.expire();
+  tcp_relay_.sweep();
   services_.ports.expire_reservations(clock_.steady());
 }
 

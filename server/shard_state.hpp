@@ -18,6 +18,7 @@
 #include "server/nat_discovery.hpp"
 #include "server/policy.hpp"
 #include "server/relay/relay_path.hpp"
+#include "server/relay/tcp_relay.hpp"
 #include "server/reply_limiter.hpp"
 #include "server/services.hpp"
 #include "server/thread_owner.hpp"
@@ -40,6 +41,7 @@ class ShardState {
   auth::Authenticator& auth() noexcept { return auth_; }
   AllocationTable& allocations() noexcept { return allocations_; }
   relay::RelayPath& relay() noexcept { return relay_; }
+  relay::TcpRelay& tcp_relay() noexcept { return tcp_relay_; }
   io::SendBatch& sends() noexcept { return sends_; }
   /// RFC 5780: the four addresses and this shard's sockets on them.
   NatDiscovery& nat_discovery() noexcept { return nat_discovery_; }
@@ -80,6 +82,7 @@ class ShardState {
   auth::Authenticator auth_;
   AllocationTable allocations_;
   relay::RelayPath relay_;
+  relay::TcpRelay tcp_relay_{*this};
   ReplyByteBudget unauthenticated_bytes_;
   NatDiscovery nat_discovery_;
   boost::asio::steady_timer sweep_timer_;

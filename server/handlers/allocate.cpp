@@ -5,7 +5,9 @@
 //   2. the 5-tuple already has an allocation: its retransmission cache, else 437
 //   -  draining (SIGTERM): 300 ALTERNATE-SERVER when one of the client's family is configured,
 //      else 508; allocations that exist go on (step 2 still answers their retransmissions)
-//   3. REQUESTED-TRANSPORT: 400 absent or malformed, 442 not UDP
+//   3. REQUESTED-TRANSPORT: 400 absent or malformed, 442 neither UDP nor TCP; TCP (RFC 6062
+//      §5.1) only over a TCP or TLS connection and without DONT-FRAGMENT, EVEN-PORT,
+//      RESERVATION-TOKEN or ADDITIONAL-ADDRESS-FAMILY (400)
 //   4. DONT-FRAGMENT: supported, remembered for the relay socket
 //   -  EVEN-PORT, RESERVATION-TOKEN and the two address-family attributes: 400 when malformed
 //   5. RESERVATION-TOKEN: 400 together with EVEN-PORT or an address family
@@ -25,6 +27,7 @@
 #include "server/handlers/turn_reply.hpp"
 #include "server/log_text.hpp"
 #include "server/relay/relay_socket.hpp"
+#include "server/relay/tcp_relay.hpp"
 
 namespace turnd::server::handlers {
 
@@ -47,6 +50,7 @@ struct AllocateAttributes {
 
 /// What the request asks for once steps 3-9 passed.
 struct AllocateOptions {
+  bool tcp = false;  // RFC 6062: the relayed address is a TCP one
   bool dont_fragment = false;
   std::optional<EvenPort> even_port;
   std::optional<ReservationToken> token;
@@ -75,12 +79,17 @@ ByteSpan answer_five_tuple_in_use(const Allocation& existing, const TurnRequest&
   return turn_error(req, StunError::AllocationMismatch, shard, out);
 }
 
-// Step 3: REQUESTED-TRANSPORT present and UDP.
-Check check_requested_transport(const MessageView& msg) {
+// Step 3: REQUESTED-TRANSPORT present, UDP or TCP. RFC 6062 §5.1: TCP only when the client
+// itself uses TCP or TLS, and without the attributes that make sense for UDP only.
+Check check_requested_transport(const MessageView& msg, Transport client) {
   auto transport = msg.get<RequestedTransport>();
   if (!transport) return StunError::BadRequest;
-  // TODO(#later): RFC 6062 TCP relaying; until then only UDP.
-  if (transport->value != kProtocolUdp) return StunError::UnsupportedTransportProtocol;
+  if (transport->value == kProtocolUdp) return std::nullopt;
+  if (transport->value != kProtocolTcp) return StunError::UnsupportedTransportProtocol;
+  if (client != Transport::Tcp && client != Transport::Tls) return StunError::BadRequest;
+  for (auto t : {AttrType::DontFragment, AttrType::EvenPort, AttrType::ReservationToken,
+                 AttrType::AdditionalAddressFamily})
+    if (msg.has(t)) return StunError::BadRequest;
   return std::nullopt;
 }
 
@@ -137,9 +146,10 @@ Check check_additional_family(const AllocateAttributes& a) {
 }
 
 // Steps 3-9 on the request's attributes, in the order above.
-Result<AllocateOptions, StunError> read_options(const MessageView& msg) {
-  if (auto e = check_requested_transport(msg)) return unexpected(*e);
+Result<AllocateOptions, StunError> read_options(const MessageView& msg, Transport client) {
+  if (auto e = check_requested_transport(msg, client)) return unexpected(*e);
   AllocateOptions o;
+  o.tcp = msg.get<RequestedTransport>()->value == kProtocolTcp;
   o.dont_fragment = msg.has(AttrType::DontFragment);  // step 4
   auto a = decode_attributes(msg);
   if (!a) return unexpected(a.error());
@@ -201,8 +211,17 @@ std::optional<RelayEndpoint> open_relay(ShardState& shard, const relay::OpenRequ
 // nullopt: 508 (Insufficient Capacity).
 std::optional<RelayEndpoint> open_primary_relay(ShardState& shard, const AllocateOptions& o,
                                                 const IpAddress& ip, SteadyTime now,
-                                                std::optional<RelayPortPool::EvenPair>& pair) {
+                                                std::optional<RelayPortPool::EvenPair>& pair,
+                                                Allocation& a) {
   auto& ports = shard.services().ports;
+  if (o.tcp) {  // RFC 6062: a listening TCP socket on the relayed address
+    auto t =
+        relay::open_tcp_relay_socket(shard.io(), ports, ip, shard.counters().relay_open_failed);
+    if (!t) return std::nullopt;
+    t->endpoint.advertised = advertised(t->endpoint.bound, shard.config());
+    a.tcp = std::make_shared<relay::TcpAllocation>(std::move(t->acceptor));
+    return std::move(t->endpoint);
+  }
   if (o.token) {
     ReservationTokenBytes token;
     std::copy_n(o.token->value.begin(), token.size(), token.begin());
@@ -289,9 +308,9 @@ void log_created(const Allocation& a, const TurnRequest& req, std::chrono::secon
   std::string relayed;
   for (const auto& r : a.relays)
     relayed += (relayed.empty() ? "" : ", ") + r.advertised.to_string();
-  spdlog::info("allocation {} created: user \"{}\" client {} {} relay {} lifetime {}s", a.id,
+  spdlog::info("allocation {} created: user \"{}\" client {} {} relay {}{} lifetime {}s", a.id,
                logsafe(a.username), to_string(req.ctx.transport), req.ctx.client.to_string(),
-               relayed, lifetime.count());
+               a.tcp ? "tcp " : "", relayed, lifetime.count());
 }
 
 }  // namespace
@@ -303,7 +322,7 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
     return answer_five_tuple_in_use(*existing, req, shard, out);
   if (shard.services().draining.load(std::memory_order_relaxed))
     return answer_draining(req, shard, out);
-  const auto options = read_options(req.msg);  // steps 3-9
+  const auto options = read_options(req.msg, req.ctx.transport);  // steps 3-9
   if (!options) return turn_error(req, options.error(), shard, out);
   const auto primary_ip = relay_ip_for(options->primary, req.ctx, config);  // step 7
   if (!primary_ip) return turn_error(req, StunError::AddressFamilyNotSupported, shard, out);
@@ -313,7 +332,7 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
   const SteadyTime now = shard.now().steady();
   PendingAllocation a{shard, quota_user};
   std::optional<RelayPortPool::EvenPair> pair;
-  auto primary = open_primary_relay(shard, *options, *primary_ip, now, pair);
+  auto primary = open_primary_relay(shard, *options, *primary_ip, now, pair, *a);
   if (!primary) return turn_error(req, StunError::InsufficientCapacity, shard, out);
   a->relays.push_back(std::move(*primary));
   const Check additional_error =
@@ -326,7 +345,10 @@ ByteSpan handle_allocate(const TurnRequest& req, ShardState& shard, MutableByteS
   a->last_response.assign(reply.begin(), reply.end());
   log_created(*a, req, lifetime);
   Allocation& inserted = table.insert(a.commit());
-  shard.relay().watch(inserted);
+  if (inserted.tcp)
+    shard.tcp_relay().start(inserted);
+  else
+    shard.relay().watch(inserted);
   return inserted.last_response;
 }
 

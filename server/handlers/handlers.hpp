@@ -33,6 +33,12 @@ protocol::ByteSpan handle_create_permission(const TurnRequest& req, Allocation& 
                                             ShardState& shard, protocol::MutableByteSpan out);
 protocol::ByteSpan handle_channel_bind(const TurnRequest& req, Allocation& a, ShardState& shard,
                                        protocol::MutableByteSpan out);
+/// RFC 6062 Connect: answered later (an empty span) unless a check fails.
+protocol::ByteSpan handle_connect(const TurnRequest& req, Allocation& a, ShardState& shard,
+                                  protocol::MutableByteSpan out);
+/// RFC 6062 ConnectionBind: hands the connection to the allocation's shard, which answers.
+protocol::ByteSpan handle_connection_bind(const TurnRequest& req, ShardState& shard,
+                                          protocol::MutableByteSpan out);
 
 /// Send indication (RFC 8656 §10.2): relayed to the peer or silently dropped; never answered.
 void handle_send_indication(const protocol::MessageView& msg, Allocation& a,

@@ -24,11 +24,14 @@ class ClientSink {
   virtual bool is_stream() const noexcept = 0;
 };
 
+class StreamControl;  // server/io/detached_stream.hpp
+
 struct ClientContext {
   protocol::TransportAddress client;  // source address of the request
   protocol::TransportAddress local;   // the server address it was sent to
   Transport transport = Transport::Udp;
   ClientSink* sink = nullptr;  // lives as long as the listener or connection
+  StreamControl* stream = nullptr;  // TCP and TLS connections: detach() for RFC 6062
 };
 
 }  // namespace turnd::server::io

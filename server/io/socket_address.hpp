@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <cstring>
 
 #include "protocol/transport_address.hpp"
@@ -43,6 +44,22 @@ inline socklen_t to_sockaddr(const protocol::TransportAddress& a, sockaddr_stora
   std::memcpy(&s6.sin6_addr, a.ip.bytes.data(), 16);
   s6.sin6_port = htons(a.port);
   return sizeof(sockaddr_in6);
+}
+
+/// The same conversions for Asio's TCP endpoints (listeners, relay sockets of RFC 6062).
+inline boost::asio::ip::tcp::endpoint to_tcp_endpoint(
+    const protocol::TransportAddress& a) noexcept {
+  sockaddr_storage ss{};
+  const socklen_t len = to_sockaddr(a, ss);
+  boost::asio::ip::tcp::endpoint ep;
+  std::memcpy(ep.data(), &ss, len);
+  return ep;
+}
+inline protocol::TransportAddress from_tcp_endpoint(
+    const boost::asio::ip::tcp::endpoint& ep) noexcept {
+  sockaddr_storage ss{};
+  std::memcpy(&ss, ep.data(), ep.size());
+  return from_sockaddr(ss);
 }
 
 }  // namespace turnd::server::io

@@ -24,9 +24,7 @@ using asio::ip::tcp;
 
 namespace {
 protocol::TransportAddress endpoint_address(const tcp::endpoint& ep) {
-  sockaddr_storage ss{};
-  std::memcpy(&ss, ep.data(), ep.size());
-  return from_sockaddr(ss);
+  return from_tcp_endpoint(ep);
 }
 
 /// After a burst to a slow client, a write buffer larger than this is given back.
@@ -50,6 +48,7 @@ TcpConnection::TcpConnection(tcp::socket socket, MessageHandler& handler,
   if (ctx_.local.ip.is_unspecified()) ctx_.local = listen_addr;
   ctx_.transport = Transport::Tcp;
   ctx_.sink = this;
+  ctx_.stream = this;
   socket_.set_option(tcp::no_delay(true), ec);
   handshake_done_ = tls == nullptr;
   if (tls != nullptr) {
@@ -204,13 +203,39 @@ void TcpConnection::process_frames() noexcept {
     if (!validated_ && protocol::looks_like_stun(frame) && protocol::MessageView::parse(frame))
       validated_ = true;
     last_frame_ = std::chrono::steady_clock::now();
+    frame_end_ = pos + *size;
     auto reply = handler_.on_client_message(ctx_, frame);
+    if (detached_) return;  // the frame made it a data connection of another owner
     if (!reply.empty()) send_to_client(reply, ctx_.client, ctx_.local);
     pos += *size;
   }
   if (pos > 0) {
     std::memmove(in_.data(), in_.data() + pos, in_len_ - pos);
     in_len_ -= pos;
+  }
+}
+
+std::unique_ptr<DetachedStream> TcpConnection::detach() noexcept {
+  if (closed_ || writing_ || !pending_.empty()) return nullptr;
+  try {
+    auto d = std::make_unique<DetachedStream>();
+    d->leftover.assign(in_.begin() + static_cast<std::ptrdiff_t>(frame_end_),
+                       in_.begin() + static_cast<std::ptrdiff_t>(in_len_));
+    boost::system::error_code ec;
+    timer_.cancel();
+    d->fd = socket_.release(ec);
+    if (ec) return nullptr;
+    d->tls = std::move(tls_);
+    d->ctx = ctx_;
+    d->ctx.sink = nullptr;
+    d->ctx.stream = nullptr;
+    if (counted_) d->limiter = policy_.limiter;
+    counted_ = false;
+    closed_ = detached_ = true;  // the loops stop; close() has nothing left to do
+    in_len_ = 0;
+    return d;
+  } catch (const std::bad_alloc&) {
+    return nullptr;
   }
 }
 
@@ -307,10 +332,7 @@ void TcpConnection::close() noexcept {
 TcpListener::TcpListener(asio::io_context& io, const protocol::TransportAddress& addr,
                          MessageHandler& handler, StreamPolicy policy, ListenerCounters& counters)
     : acceptor_(io), addr_(addr), handler_(handler), policy_(policy), counters_(counters) {
-  sockaddr_storage ss;
-  const socklen_t len = to_sockaddr(addr, ss);
-  tcp::endpoint ep;
-  std::memcpy(ep.data(), &ss, len);
+  const tcp::endpoint ep = to_tcp_endpoint(addr);
   acceptor_.open(ep.protocol());
   if (!addr.ip.is_v4()) acceptor_.set_option(asio::ip::v6_only(true));
   acceptor_.set_option(tcp::acceptor::reuse_address(true));

@@ -17,6 +17,7 @@
 #include "server/io/client_context.hpp"
 #include "server/io/connection_limits.hpp"
 #include "server/io/counters.hpp"
+#include "server/io/detached_stream.hpp"
 #include "server/io/message_handler.hpp"
 #include "server/io/tls/tls_context.hpp"
 #include "server/io/tls/tls_stream.hpp"
@@ -35,7 +36,9 @@ struct StreamPolicy {
   std::chrono::seconds handshake_timeout{10};
 };
 
-class TcpConnection final : public ClientSink, public std::enable_shared_from_this<TcpConnection> {
+class TcpConnection final : public ClientSink,
+                            public StreamControl,
+                            public std::enable_shared_from_this<TcpConnection> {
  public:
   /// `counted` says whether the connection holds a slot of policy.limiter to give back.
   /// `tls` non-null: a TLS connection with these certificates (its handshake comes first).
@@ -47,6 +50,7 @@ class TcpConnection final : public ClientSink, public std::enable_shared_from_th
   void send_to_client(protocol::ByteSpan bytes, const protocol::TransportAddress& client,
                       const protocol::TransportAddress& local) noexcept override;
   bool is_stream() const noexcept override { return true; }
+  std::unique_ptr<DetachedStream> detach() noexcept override;
   void close() noexcept;
 
   /// Bytes queued but not yet written beyond which further frames are dropped: a client that
@@ -80,7 +84,8 @@ class TcpConnection final : public ClientSink, public std::enable_shared_from_th
   ClientContext ctx_;
   std::vector<std::uint8_t> in_;
   std::size_t in_len_ = 0;
-  std::size_t skip_ = 0;  // bytes of an oversize frame still to read past
+  std::size_t skip_ = 0;       // bytes of an oversize frame still to read past
+  std::size_t frame_end_ = 0;  // end of the frame being handled (detach keeps what follows)
   std::vector<std::uint8_t> pending_, inflight_;
   std::chrono::steady_clock::time_point opened_, last_frame_;
   std::unique_ptr<tls::TlsStream> tls_;  // null for TCP in clear
@@ -91,6 +96,7 @@ class TcpConnection final : public ClientSink, public std::enable_shared_from_th
   bool counted_ = false;                 // holds a ConnectionLimits slot
   bool writing_ = false;
   bool closed_ = false;
+  bool detached_ = false;  // handed over by detach(): nothing of it is ours any more
 };
 
 class TcpListener {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <optional>
 
@@ -26,6 +27,24 @@ struct OpenRequest {
 /// host refuses sockets). `failures` counts the refusals.
 std::optional<RelayEndpoint> open_relay_socket(boost::asio::io_context& io, RelayPortPool& ports,
                                                const OpenRequest& request, Counter& failures);
+
+/// The relayed address of a TCP allocation (RFC 6062 §5.1): a listening socket on the relay IP
+/// with a port from the same pool (no UDP socket: `endpoint.socket` stays closed).
+struct TcpRelayEndpoint {
+  RelayEndpoint endpoint;
+  boost::asio::ip::tcp::acceptor acceptor;
+};
+std::optional<TcpRelayEndpoint> open_tcp_relay_socket(boost::asio::io_context& io,
+                                                      RelayPortPool& ports,
+                                                      const protocol::IpAddress& ip,
+                                                      Counter& failures);
+/// A socket bound to a TCP relayed address, for an outgoing connection to a peer (RFC 6062
+/// §5.2: "the local endpoint is the relayed transport address"); it shares the port with the
+/// listening socket (SO_REUSEADDR and SO_REUSEPORT on both).
+boost::asio::ip::tcp::socket open_tcp_connect_socket(boost::asio::io_context& io,
+                                                     const protocol::TransportAddress& relayed,
+                                                     boost::system::error_code& ec);
+
 /// Closes the socket and returns its port to the pool.
 void close_relay_socket(RelayEndpoint& relay, RelayPortPool& ports) noexcept;
 

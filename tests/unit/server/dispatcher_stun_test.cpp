@@ -102,7 +102,8 @@ const BadRequestCase kBadRequests[] = {
     {"unknown_method_0x00d", 0x00d, kMagicCookie},
     {"send_as_request", static_cast<std::uint16_t>(Method::Send), kMagicCookie},
     {"data_as_request", static_cast<std::uint16_t>(Method::Data), kMagicCookie},
-    {"connect_rfc6062", static_cast<std::uint16_t>(Method::Connect), kMagicCookie},
+    {"connection_attempt_as_request", static_cast<std::uint16_t>(Method::ConnectionAttempt),
+     kMagicCookie},
     {"allocate_without_cookie", static_cast<std::uint16_t>(Method::Allocate), 0x0badcafe},
 };
 

@@ -250,13 +250,17 @@ TEST_F(DispatcherTurn, OtherUserOnTheSameFiveTupleGets441) {
   EXPECT_EQ(server.shard->allocations().size(), 1u) << "carol cannot delete it";
 }
 
-TEST_F(DispatcherTurn, OnlyUdpRelayingIsSupported) {
+// UDP relaying, and TCP relaying (RFC 6062 §5.1) only for a client on TCP or TLS: this one
+// uses UDP (400); any other protocol is 442.
+TEST_F(DispatcherTurn, RelaysUdpAndTcpOnlyTcpForStreamClients) {
   const LongTerm alice = server.alice();
   const auto allocate_with = [&](std::uint8_t id, auto&& attrs) {
     return reply_code(server.send(build(request(Method::Allocate), tid(id), attrs, &alice)));
   };
   EXPECT_EQ(allocate_with(20, [](MessageBuilder& b) { b.add(RequestedTransport{kProtocolTcp}); }),
-            442);
+            400);
+  EXPECT_EQ(allocate_with(22, [](MessageBuilder& b) { b.add(RequestedTransport{132}); }), 442)
+      << "SCTP";
   EXPECT_EQ(allocate_with(21, [](MessageBuilder&) {}), 400) << "no REQUESTED-TRANSPORT";
   EXPECT_EQ(server.shard->allocations().size(), 0u);
   EXPECT_EQ(server.services->ports.in_use(), 0u);
