@@ -121,10 +121,15 @@ def test_uclient_tcp_relay_through_nat(lab):
         pytest.skip("turnutils_uclient not installed (apt: coturn)")
     srv = server_in(lab)
     try:
+        # What uclient -T does, with our client first: a Connect from one allocation to another's
+        # relayed address (a public address of the server itself) must be allowed
+        got = probe(lab, "relay", "--echo", "200000")
+        assert got["connect"] == 200 and got["attempt"] and got["echo_ok"], \
+            f"relay to relay over RFC 6062 failed: {got}"
         m, n, size = 2, 50, 1000
         r = lab.run_in(lab.client, [UCLIENT, "-T", "-m", str(m), "-n", str(n), "-l", str(size),
                                     "-W", SECRET, "-u", "nat", "-p", str(PORT), SERVER_IP],
-                       timeout=120)
+                       timeout=60)
         out = r.stdout + r.stderr
         print(out[-3000:])
         assert r.returncode == 0, f"uclient exit {r.returncode}\n{out[-3000:]}"

@@ -81,6 +81,12 @@ class PeerConnection:
         else:
             return
         self.closed.set()
+        # Close our end too: a socket left in CLOSE_WAIT would refuse the server's next
+        # connection over the same address pair (a Connect from the same relayed address).
+        try:
+            self.sock.close()
+        except OSError:
+            pass
 
     def wait_closed(self, timeout: float) -> bool:
         return self.closed.wait(timeout)
