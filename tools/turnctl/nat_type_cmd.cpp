@@ -75,19 +75,18 @@ void test_one(nat::UdpSocket& sock, Report& r, milliseconds timeout) {
                                                   std::to_string(ex->answer.error_code));
   r.mapped = ex->answer.mapped;
   r.other = ex->answer.other_address;
-  if (!r.other) {
-    // RESPONSE-ORIGIN without OTHER-ADDRESS: RFC 5780 with one IP only (§6), change port alone.
-    const std::string why = ex->answer.response_origin
-                                ? "it has RFC 5780 with one IP only, and the tests need a second IP"
-                                : "it does not support RFC 5780 (NAT behaviour discovery)";
-    throw FailureWithStatus(kExitNoRfc5780, r.server.to_string() + " sent no OTHER-ADDRESS: " +
-                                                why + ". " + kNoRfc5780Hint);
-  }
-  if (r.other->ip == r.server.ip || r.other->port == r.server.port)
+  if (!r.other)  // also what a server with RFC 5780 on one IP only sends (§6)
+    throw FailureWithStatus(kExitNoRfc5780, r.server.to_string() +
+                                                " sent no OTHER-ADDRESS: it does not support RFC "
+                                                "5780 (NAT behaviour discovery) with a second IP "
+                                                "address. " +
+                                                kNoRfc5780Hint);
+  if (r.other->ip.family != r.server.ip.family || r.other->ip == r.server.ip ||
+      r.other->port == r.server.port)
     throw FailureWithStatus(kExitNoRfc5780, r.server.to_string() + "'s OTHER-ADDRESS " +
                                                 r.other->to_string() +
-                                                " needs another IP and another port for the "
-                                                "tests. " +
+                                                " is no use for the tests: they need another IP "
+                                                "of the same family and another port. " +
                                                 kNoRfc5780Hint);
 }
 
