@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <boost/asio/steady_timer.hpp>
 
 #include "protocol/attributes/all.hpp"
 #include "protocol/message_builder.hpp"
@@ -16,6 +17,8 @@ using namespace protocol;
 using boost::asio::ip::tcp;
 
 namespace {
+constexpr std::chrono::milliseconds kAcceptBackoff{50};
+
 std::array<std::uint8_t, 4> id_bytes(std::uint32_t id) {
   std::array<std::uint8_t, 4> b;
   store_u32(b.data(), id);
@@ -57,8 +60,17 @@ void TcpRelay::start(Allocation& a) {
 void TcpRelay::accept_next(const std::shared_ptr<TcpAllocation>& t) {
   t->acceptor.async_accept([this, t](const boost::system::error_code& ec, tcp::socket s) {
     if (t->allocation == nullptr || ec == boost::asio::error::operation_aborted) return;
-    if (!ec) on_accepted(t, std::move(s));
-    accept_next(t);  // EMFILE and the like: the next peer may do better
+    if (!ec) {
+      on_accepted(t, std::move(s));
+      accept_next(t);
+      return;
+    }
+    // EMFILE and the like: the peer stays in the backlog; look again a little later instead
+    // of spinning on the same error.
+    auto timer = std::make_shared<boost::asio::steady_timer>(shard_.io(), kAcceptBackoff);
+    timer->async_wait([this, t, timer](const boost::system::error_code& e) {
+      if (!e && t->allocation != nullptr) accept_next(t);
+    });
   });
 }
 
