@@ -96,26 +96,21 @@ def opposite(role: int) -> int:
     return role ^ 3
 
 
-def start(threads, alternate, extra=(), listen=None, yaml=""):
-    p1 = procs.free_port()
-    listen = listen or [(IP1, p1)]
-    args = list(extra) + (["--alternate-listen", alternate(p1)] if alternate else [])
-    s = start_server(procs.ServerConfig(threads=threads, listen=listen, users=[("u", "p")],
-                                        extra_args=args, config_yaml=yaml))
-    s.p1 = listen[0][1]
+def start(threads, alternate_ip=None, extra=()):
+    """turnd on IP1:P1, with --alternate-listen ALTERNATE_IP:P2 unless alternate_ip is None.
+    Two free ports taken one after the other differ."""
+    p1, p2 = procs.free_port(), procs.free_port()
+    args = list(extra) + (["--alternate-listen", f"{alternate_ip}:{p2}"] if alternate_ip else [])
+    s = start_server(procs.ServerConfig(threads=threads, listen=[(IP1, p1)], users=[("u", "p")],
+                                        extra_args=args))
+    s.p1, s.p2 = p1, p2
+    s.addresses = four(p1, p2)
     return s
 
 
 @pytest.fixture(scope="module")
-def p2():
-    return procs.free_port()
-
-
-@pytest.fixture(scope="module")
-def server(threads, p2):
-    s = start(threads, lambda p1: f"{IP2}:{p2}")
-    s.p2 = p2
-    s.addresses = four(s.p1, p2)
+def server(threads):
+    s = start(threads, IP2)
     yield s
     stop_server(s)
 
@@ -304,7 +299,7 @@ def test_rfc5780_attributes_in_other_methods_get_420(server):
 
 @pytest.fixture(scope="module")
 def plain_server(threads):
-    s = start(threads, None)
+    s = start(threads)
     yield s
     stop_server(s)
 
@@ -338,9 +333,7 @@ def test_without_alternate_plain_binding_is_unchanged(plain_server):
 
 @pytest.fixture(scope="module")
 def port_only_server(threads):
-    p2 = procs.free_port()
-    s = start(threads, lambda p1: f"{IP1}:{p2}")
-    s.p2 = p2
+    s = start(threads, IP1)
     yield s
     stop_server(s)
 
@@ -372,12 +365,9 @@ RATE = 10  # --max-unauthenticated-per-second: bursts of 2 * RATE
 
 @pytest.fixture(scope="module")
 def limited_server(threads):
-    p2 = procs.free_port()
     admin = procs.free_port("tcp")
-    s = start(threads, lambda p1: f"{IP2}:{p2}",
-              extra=["--limit-loopback", "--max-unauthenticated-per-second", str(RATE),
-                     "--admin-listen", f"127.0.0.1:{admin}"])
-    s.addresses = four(s.p1, p2)
+    s = start(threads, IP2, extra=["--limit-loopback", "--max-unauthenticated-per-second",
+                                   str(RATE), "--admin-listen", f"127.0.0.1:{admin}"])
     s.admin = admin
     yield s
     stop_server(s)
