@@ -27,13 +27,17 @@ ByteSpan handle_connection_bind(const TurnRequest& req, ShardState& shard, Mutab
   const bool stream = req.ctx.transport == Transport::Tcp || req.ctx.transport == Transport::Tls;
   // §5.4: only on a TCP/TLS connection, with a CONNECTION-ID; a connection that holds an
   // allocation is a control connection and cannot become a data connection.
-  if (!stream || req.ctx.stream == nullptr || !id ||
-      shard.allocations().find(req.five_tuple) != nullptr)
-    return turn_error(req, StunError::BadRequest, shard, out);
+  ShardState* owner = nullptr;
   relay::ConnectionBindRequest bind;
-  bind.connection_id = load_u32(id->value.data());
-  ShardState* owner = owner_of(bind.connection_id, shard);
-  if (owner == nullptr) return turn_error(req, StunError::BadRequest, shard, out);
+  if (stream && req.ctx.stream != nullptr && id &&
+      shard.allocations().find(req.five_tuple) == nullptr) {
+    bind.connection_id = load_u32(id->value.data());
+    owner = owner_of(bind.connection_id, shard);
+  }
+  if (owner == nullptr) {  // counted like the refusals of the owning shard
+    ++shard.counters().tcp_relay_bind_failed;
+    return turn_error(req, StunError::BadRequest, shard, out);
+  }
   auto detached = req.ctx.stream->detach();
   if (detached == nullptr) return turn_error(req, StunError::ServerError, shard, out);
   bind.username = req.auth.username;

@@ -80,6 +80,7 @@ StreamBridge::StreamBridge(asio::io_context& io, std::unique_ptr<DetachedStream>
                            Counter& to_peer, Counter& from_peer)
     : client_{adopt(io, *client), std::move(client->tls)},
       peer_{std::move(peer), nullptr},
+      linger_(io),
       client_owner_(std::move(client)),
       to_peer_(to_peer),
       from_peer_(from_peer) {
@@ -170,7 +171,13 @@ asio::awaitable<void> StreamBridge::pump(Side& from, Side& to, std::vector<std::
 
 void StreamBridge::direction_done(bool failed) noexcept {
   if (closed_) return;
-  if (!failed && --directions_left_ > 0) return;  // half closed: the other way goes on
+  if (!failed && --directions_left_ > 0) {  // half closed: the other way may finish its bytes
+    linger_.expires_after(kHalfCloseLinger);
+    linger_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) self->direction_done(true);
+    });
+    return;
+  }
   auto done = std::move(on_closed_);
   close();
   if (done) done(totals_);
@@ -184,6 +191,7 @@ void StreamBridge::close() noexcept {
   client_.socket.close(ec);  // wakes the waits of both directions with an error
   peer_.socket.close(ec);
   client_owner_.reset();  // gives its connection-limit slot back
+  linger_.cancel();
 }
 
 }  // namespace turnd::server::io

@@ -2,12 +2,16 @@
 // or TLS, and its peer data connection). One fixed buffer per direction; a direction reads
 // only when its buffer is written out, so a side that does not read stops the other from
 // being read (the kernel's buffers hold the rest) instead of growing memory. The end of one
-// direction (FIN) is passed on as a FIN (close_notify over TLS); an error on either side
-// closes both. Owner: its shard's thread.
+// direction (FIN) is passed on as a FIN (close_notify over TLS); RFC 6062 §5.5 then wants the
+// other connection closed too, which happens when the other direction ends as well or
+// kHalfCloseLinger later (what was in flight the other way gets that long to arrive). An
+// error on either side closes both at once. Owner: its shard's thread.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -21,6 +25,8 @@ class StreamBridge : public std::enable_shared_from_this<StreamBridge> {
  public:
   /// Bytes per direction in flight at most.
   static constexpr std::size_t kBufferSize = 16 * 1024;
+  /// After one side ended, how long the other direction may still deliver.
+  static constexpr std::chrono::seconds kHalfCloseLinger{2};
   struct Totals {
     std::uint64_t to_peer = 0, from_peer = 0;
   };
@@ -64,6 +70,7 @@ class StreamBridge : public std::enable_shared_from_this<StreamBridge> {
   void direction_done(bool failed) noexcept;
 
   Side client_, peer_;
+  boost::asio::steady_timer linger_;
   std::unique_ptr<DetachedStream> client_owner_;  // its limiter slot and addresses
   std::vector<std::uint8_t> to_peer_buf_, to_client_buf_;
   std::size_t to_peer_preloaded_ = 0, to_client_preloaded_ = 0;

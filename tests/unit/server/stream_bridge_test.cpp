@@ -128,6 +128,20 @@ TEST_F(BridgeFixture, FinFromThePeerReachesTheClientAndBothCloseWhenTheClientEnd
   EXPECT_EQ(limits.released, 1);  // the data connection's slot went back with it
 }
 
+// RFC 6062 §5.5: a closed peer connection closes the client's too, even when the client keeps
+// its side open; the other direction gets kHalfCloseLinger to finish first.
+TEST_F(BridgeFixture, AHalfClosedPairIsClosedAfterTheLinger) {
+  start({}, {});
+  const auto began = std::chrono::steady_clock::now();
+  with_loop([&] {
+    peer.far.shutdown(tcp::socket::shutdown_send);
+    for (int i = 0; i < 800 && !closed; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  });
+  EXPECT_TRUE(closed);
+  EXPECT_GE(std::chrono::steady_clock::now() - began, StreamBridge::kHalfCloseLinger);
+}
+
 TEST_F(BridgeFixture, AResetPeerClosesTheClientConnection) {
   start({}, {});
   with_loop([&] {
