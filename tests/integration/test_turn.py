@@ -19,7 +19,7 @@ import _paths  # noqa: F401
 import procs
 from conftest import SERVER_KIND, start_server, stop_server
 from turnclient import codec
-from turnclient.codec import (Attr, AttrType, FAMILY_V4, FAMILY_V6, Message, PROTO_TCP,
+from turnclient.codec import (Attr, AttrType, FAMILY_V4, FAMILY_V6, Message,
                               ALG_MD5, ALG_SHA256)
 from turnclient.client import TurnClient, rest_credentials
 
@@ -354,10 +354,10 @@ def test_allocations_get_distinct_relay_ports(turn_server):
             c.close()
 
 
-@pytest.mark.rfc_only("coturn 4.6.1 implements RFC 6062 and answers 400 for these")
-@pytest.mark.parametrize("proto", [PROTO_TCP, 99], ids=["tcp", "proto99"])
+@pytest.mark.rfc_only("coturn 4.6.1 answers 400")
+@pytest.mark.parametrize("proto", [99], ids=["proto99"])
 def test_unsupported_transport_442(turn_server, proto):
-    """RFC 8656 §7.2 step 3 (turnd relays UDP only; RFC 6062 TCP allocations are not offered)."""
+    """RFC 8656 §7.2 step 3. (TCP, 6, is RFC 6062's: over UDP 400, test_tcp_relay.py.)"""
     with tc(turn_server) as c:
         err(c.allocate(transport=proto), 442, f"REQUESTED-TRANSPORT {proto}")
 
