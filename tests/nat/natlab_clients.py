@@ -25,7 +25,7 @@ import procs
 NATDISCOVERY = os.environ.get("NATDISCOVERY_BIN", "/usr/bin/turnutils_natdiscovery")
 PRIMARY = (netns.SERVER_IPS[0], 3478)
 ALTERNATE = (netns.SERVER_IPS[1], 3479)
-TURNCTL_TIMEOUT = "2"  # seconds per answer: the lab loses nothing, retransmits cover a slow CI
+TURNCTL_TIMEOUT = "3"  # seconds per answer, the default: no loss in the lab, but CI may be busy
 
 
 @dataclasses.dataclass

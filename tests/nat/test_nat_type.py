@@ -90,7 +90,8 @@ def observe(server, kind, hairpin, clients=("natdiscovery", "turnctl")):
 def test_nat_type(server, case):
     need(server)
     if server == "turnd":
-        assert nc.turnd_has_rfc5780(), "%s --help lists no --alternate-listen" % procs.turnd_binary()
+        assert nc.turnd_has_rfc5780(), \
+            "%s --help lists no --alternate-listen" % procs.turnd_binary()
     kind, hairpin = case
     check(kind, hairpin, observe(server, kind, hairpin))
 
