@@ -8,13 +8,18 @@
 // every operation:
 //  - every reply is a STUN message whose length field matches its size and whose
 //    transaction id is the request's; a reply to a request without MESSAGE-INTEGRITY is at
-//    most kUnauthenticatedReplyMax bytes; ChannelData to a client has a consistent length;
+//    most kUnauthenticatedReplyMax bytes larger than the request (RFC 5780 PADDING may grow
+//    a Binding answer by the request's size, no more); ChannelData to a client has a
+//    consistent length;
 //  - nothing reaches a peer from a relayed address without a permission acknowledged for that
 //    peer's IP, and nothing reaches a client from a peer without one (Data indications by
 //    XOR-PEER-ADDRESS, ChannelData by the channel bound to that peer);
 //  - the allocations gauge equals the table's size and the model's count, and the relay ports
 //    in use equal the live allocations;
 //  - once the shard is destroyed, the process holds the file descriptors it held before.
+// The shard has alternate_listen (RFC 5780), so Binding garbage to 127.0.0.1:3478 runs the
+// checks of CHANGE-REQUEST, RESPONSE-PORT and PADDING (an answer routed to another socket is
+// not sent: this shard has no listeners, so no socket of that role).
 #include <dirent.h>
 
 #include <map>
@@ -158,6 +163,7 @@ class Run {
   static config::Config make_config() {
     auto c = TestServer::default_config();
     c.allow_peers = {*IpPrefix::parse("127.0.0.0/8")};
+    c.alternate_listen = TransportAddress::parse("127.0.0.2:3479");
     return c;
   }
 
@@ -214,7 +220,7 @@ class Run {
     auto req = MessageView::parse(request);
     if (!req ||
         (!req->has(AttrType::MessageIntegrity) && !req->has(AttrType::MessageIntegritySha256)))
-      TURND_ASSERT(reply.size() <= kUnauthenticatedReplyMax);
+      TURND_ASSERT(reply.size() <= kUnauthenticatedReplyMax + request.size());
   }
 
   void allocate(ClientModel& c, bool good) {
