@@ -26,23 +26,28 @@ std::vector<std::uint8_t> preloaded(std::vector<std::uint8_t> first) {
 }
 }  // namespace
 
-StreamBridge::Side::Result StreamBridge::Side::read(protocol::MutableByteSpan out) noexcept {
-  if (tls) {
-    const auto r = tls->read(out);
-    switch (r.status) {
-      case tls::TlsStream::Status::Ok:
-        return {r.bytes, Io::Ok};
-      case tls::TlsStream::Status::WantRead:
-        return {0, Io::WantRead};
-      case tls::TlsStream::Status::WantWrite:
-        return {0, Io::WantWrite};
-      case tls::TlsStream::Status::Closed:
-        return {0, Io::End};
-      case tls::TlsStream::Status::Failed:
-        return {0, Io::Failed};
-    }
-    return {0, Io::Failed};
+namespace {
+/// A TLS result in the bridge's terms (Closed: close_notify or EOF).
+StreamBridge::Side::Result from_tls(const tls::TlsStream::Result& r) noexcept {
+  using Io = StreamBridge::Side::Io;
+  switch (r.status) {
+    case tls::TlsStream::Status::Ok:
+      return {r.bytes, Io::Ok};
+    case tls::TlsStream::Status::WantRead:
+      return {0, Io::WantRead};
+    case tls::TlsStream::Status::WantWrite:
+      return {0, Io::WantWrite};
+    case tls::TlsStream::Status::Closed:
+      return {0, Io::End};
+    case tls::TlsStream::Status::Failed:
+      return {0, Io::Failed};
   }
+  return {0, Io::Failed};
+}
+}  // namespace
+
+StreamBridge::Side::Result StreamBridge::Side::read(protocol::MutableByteSpan out) noexcept {
+  if (tls) return from_tls(tls->read(out));
   const ssize_t n = ::recv(socket.native_handle(), out.data(), out.size(), 0);
   if (n > 0) return {static_cast<std::size_t>(n), Io::Ok};
   if (n == 0) return {0, Io::End};
@@ -52,17 +57,8 @@ StreamBridge::Side::Result StreamBridge::Side::read(protocol::MutableByteSpan ou
 
 StreamBridge::Side::Result StreamBridge::Side::write(protocol::ByteSpan in) noexcept {
   if (tls) {
-    const auto r = tls->write(in);
-    switch (r.status) {
-      case tls::TlsStream::Status::Ok:
-        return {r.bytes, Io::Ok};
-      case tls::TlsStream::Status::WantRead:
-        return {0, Io::WantRead};
-      case tls::TlsStream::Status::WantWrite:
-        return {0, Io::WantWrite};
-      default:
-        return {0, Io::Failed};
-    }
+    const Result r = from_tls(tls->write(in));
+    return r.status == Io::End ? Result{0, Io::Failed} : r;  // a write cannot end cleanly
   }
   const ssize_t n = ::send(socket.native_handle(), in.data(), in.size(), MSG_NOSIGNAL);
   if (n >= 0) return {static_cast<std::size_t>(n), Io::Ok};

@@ -49,7 +49,7 @@ class StreamBridge : public std::enable_shared_from_this<StreamBridge> {
   bool closed() const noexcept { return closed_; }
   const Totals& totals() const noexcept { return totals_; }
 
- private:
+ public:
   /// One side's socket, with its TLS session when it has one.
   struct Side {
     boost::asio::ip::tcp::socket socket;
@@ -63,6 +63,8 @@ class StreamBridge : public std::enable_shared_from_this<StreamBridge> {
     Result write(protocol::ByteSpan in) noexcept;
     void shutdown_write() noexcept;
   };
+
+ private:
   boost::asio::awaitable<void> pump(Side& from, Side& to, std::vector<std::uint8_t>& buffer,
                                     std::size_t preloaded, bool count_first, Counter& counter,
                                     std::uint64_t& total);
