@@ -7,7 +7,8 @@
 
 namespace turnd::turnctl {
 
-/// A failure with an exit status of its own (nat-type: 3 unreachable, 4 no RFC 5780); main
+/// A failure with an exit status of its own (nat-type: 3 unreachable, 4 no RFC 5780;
+/// probe: 3 unreachable, 4 a step failed); main
 /// prints the message and exits with `status`.
 struct FailureWithStatus : Failure {
   FailureWithStatus(int s, const std::string& what) : Failure(what), status(s) {}
@@ -28,5 +29,7 @@ void add_cert_commands(CLI::App& app, Context& ctx);
 void add_sessions_commands(CLI::App& app, Context& ctx);
 /// turnctl nat-type (RFC 5780 client tests against a STUN server)
 void add_nat_type_command(CLI::App& app, Context& ctx);
+/// turnctl probe (Binding, Allocate, permission, channel, relay echo against stun:/turn: URLs)
+void add_probe_command(CLI::App& app, Context& ctx);
 
 }  // namespace turnd::turnctl

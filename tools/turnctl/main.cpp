@@ -2,7 +2,8 @@
 // certificates, live sessions). It reads the same config file as turnd, so it finds Redis, the
 // realm and the admin listener by itself.
 // Exit status: 0 ok, 1 the command failed, 2 the command line is wrong; nat-type adds 3 (server
-// unreachable) and 4 (server lacks RFC 5780).
+// unreachable) and 4 (server lacks RFC 5780), probe 3 (a server unreachable) and 4 (a step
+// failed).
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   add_cert_commands(app, ctx);
   add_sessions_commands(app, ctx);
   add_nat_type_command(app, ctx);
+  add_probe_command(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -21,8 +21,8 @@ using protocol::TransportAddress;
 using std::chrono::milliseconds;
 
 namespace {
-
 std::string errno_text() { return std::strerror(errno); }
+}  // namespace
 
 socklen_t to_sockaddr(const TransportAddress& a, sockaddr_storage& ss) {
   std::memset(&ss, 0, sizeof ss);
@@ -57,6 +57,8 @@ TransportAddress from_sockaddr(const sockaddr_storage& ss) {
   }
   return a;
 }
+
+namespace {
 
 int open_socket(const IpAddress& ip) {
   const int fd = ::socket(ip.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -96,10 +98,16 @@ std::vector<milliseconds> send_times(milliseconds rto, milliseconds timeout, int
   return out;
 }
 
-BindingRequest make_binding_request(std::optional<std::uint32_t> change_flags) {
+protocol::TransactionId random_transaction_id() {
   static thread_local std::mt19937 rng{std::random_device{}()};
+  protocol::TransactionId id;
+  for (auto& b : id) b = static_cast<std::uint8_t>(rng());
+  return id;
+}
+
+BindingRequest make_binding_request(std::optional<std::uint32_t> change_flags) {
   BindingRequest r;
-  for (auto& b : r.id) b = static_cast<std::uint8_t>(rng());
+  r.id = random_transaction_id();
   r.bytes.resize(64);
   protocol::MessageBuilder b{r.bytes, {protocol::Method::Binding, protocol::Class::Request}, r.id};
   if (change_flags) {
@@ -185,32 +193,12 @@ TransportAddress resolve_server(const std::string& text) {
   return from_sockaddr(ss);
 }
 
-namespace {
-
-// Sends `req` from `from` to `to` on the RFC 8489 schedule and hands every datagram `on` receives
-// to `match` until it returns true or `timeout` is over.
-template <class Match>
-bool retransmit(const BindingRequest& req, UdpSocket& from, const TransportAddress& to,
-                UdpSocket& on, milliseconds timeout, Match match) {
-  const auto start = Clock::now();
-  const auto sends = send_times(milliseconds{500}, timeout);
-  for (std::size_t i = 0; i < sends.size(); ++i) {
-    from.send_to(req.bytes, to);
-    const auto until = start + (i + 1 < sends.size() ? sends[i + 1] : timeout);
-    while (auto d = on.receive(until))
-      if (match(*d)) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 std::optional<Exchange> binding_transaction(UdpSocket& sock, const TransportAddress& to,
                                             std::optional<std::uint32_t> change_flags,
                                             milliseconds timeout) {
   const BindingRequest req = make_binding_request(change_flags);
   std::optional<Exchange> out;
-  retransmit(req, sock, to, sock, timeout, [&](const Datagram& d) {
+  retransmit(req.bytes, sock, to, sock, timeout, [&](const Datagram& d) {
     if (auto answer = read_binding_answer(d.bytes, req.id)) out = Exchange{*answer, d.from};
     return out.has_value();
   });
@@ -220,7 +208,7 @@ std::optional<Exchange> binding_transaction(UdpSocket& sock, const TransportAddr
 bool hairpin_arrives(UdpSocket& from, UdpSocket& to, const TransportAddress& target,
                      milliseconds timeout) {
   const BindingRequest req = make_binding_request(std::nullopt);
-  return retransmit(req, from, target, to, timeout, [&](const Datagram& d) {
+  return retransmit(req.bytes, from, target, to, timeout, [&](const Datagram& d) {
     auto msg = protocol::MessageView::parse(d.bytes);
     return msg && msg->transaction_id() == req.id &&
            msg->type().is(protocol::Method::Binding, protocol::Class::Request);

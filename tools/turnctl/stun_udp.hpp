@@ -2,6 +2,8 @@
 // for the client side of `turnctl nat-type`. One thread, poll(2) with deadlines; no Asio.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -22,6 +24,13 @@ using Clock = std::chrono::steady_clock;
 std::vector<std::chrono::milliseconds> send_times(std::chrono::milliseconds rto,
                                                   std::chrono::milliseconds timeout,
                                                   int max_sends = 7);
+
+/// A fresh random transaction id (RFC 8489 §6: 96 bits, uniform).
+protocol::TransactionId random_transaction_id();
+
+/// TransportAddress <-> sockaddr for the sockets of nat-type and probe.
+socklen_t to_sockaddr(const protocol::TransportAddress& a, sockaddr_storage& ss);
+protocol::TransportAddress from_sockaddr(const sockaddr_storage& ss);
 
 /// CHANGE-REQUEST flags (RFC 5780 §7.2).
 inline constexpr std::uint32_t kChangeIp = 0x4;
@@ -63,6 +72,23 @@ protocol::IpAddress source_address_for(const protocol::TransportAddress& to);
 /// Resolves "HOST:PORT", "HOST" (port 3478), "[V6]:PORT"; throws std::invalid_argument when
 /// the text is not that, std::runtime_error when the name does not resolve.
 protocol::TransportAddress resolve_server(const std::string& text);
+
+/// Sends `request` from `from` to `to` on the RFC 8489 §6.2.1 schedule (RTO 500 ms) and hands
+/// every datagram `on` receives to `match` until it returns true (then true) or `timeout` is
+/// over (then false).
+template <class Match>
+bool retransmit(protocol::ByteSpan request, UdpSocket& from, const protocol::TransportAddress& to,
+                UdpSocket& on, std::chrono::milliseconds timeout, Match match) {
+  const auto start = Clock::now();
+  const auto sends = send_times(std::chrono::milliseconds{500}, timeout);
+  for (std::size_t i = 0; i < sends.size(); ++i) {
+    from.send_to(request, to);
+    const auto until = start + (i + 1 < sends.size() ? sends[i + 1] : timeout);
+    while (auto d = on.receive(until))
+      if (match(*d)) return true;
+  }
+  return false;
+}
 
 /// One Binding transaction: the answer and the address it came from, or nullopt when none
 /// arrived within `timeout`.
