@@ -118,6 +118,11 @@ struct Config {
   std::chrono::seconds credential_ttl{86400};  ///< lifetime of credentials the endpoint mints
   std::vector<std::string> credential_uris;    ///< "uris" the endpoint returns; empty = derived
 
+  // web: the check-your-server pages (/call, /ice), their /credentials and /ws signalling
+  /// HTTPS with tls.cert, else plain HTTP (loopback only)
+  std::optional<protocol::TransportAddress> web_listen;
+  bool web_demo = false;  ///< serve the pages (false: every path is 404)
+
   friend bool operator==(const Config&, const Config&) = default;
 };
 

@@ -22,7 +22,7 @@ RestartOnly field(std::string key, T Config::*member) {
 // Why each is restart-only: listen/threads/relay.*/udp.* are sockets and shards opened once; the
 // realm, nonce lifetime, skew and separator are baked into every shard's Authenticator and the
 // nonces in flight; auth.redis is the store's connection; log.format the sinks; admin.listen
-// the admin socket.
+// the admin socket; web.listen and web.demo the web socket and its rooms.
 const std::vector<RestartOnly>& table() {
   static const std::vector<RestartOnly> t = {
       field("listen", &Config::listen),
@@ -42,6 +42,8 @@ const std::vector<RestartOnly>& table() {
       field("relay.ports", &Config::relay_ports),
       field("relay.external_ips", &Config::external_ips),
       field("admin.listen", &Config::admin_listen),
+      field("web.listen", &Config::web_listen),
+      field("web.demo", &Config::web_demo),
   };
   return t;
 }

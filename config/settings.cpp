@@ -625,6 +625,37 @@ constexpr std::array kSettings = {
         },
         .clear = [](Config& c) { c.credential_uris.clear(); },
     },
+    Setting{
+        .key = "web.listen",
+        .flag = "--web-listen",
+        .metavar = "ADDR:PORT",
+        .example = "0.0.0.0:8443",
+        .help = "Web listener for the /call and /ice pages (HTTPS with tls.cert); unset = off",
+        .shape = Shape::Optional,
+        .set = [](Config& c,
+                  std::string_view t) { return assign(c.web_listen, parse_endpoint(t)); },
+        .clear = [](Config& c) { c.web_listen.reset(); },
+        .check = [](const Config& c) -> std::string {
+          // Browsers give camera and microphone only to secure origins: HTTPS, or plain HTTP
+          // on loopback. Plain HTTP elsewhere would also carry credentials in clear.
+          if (!c.web_listen || c.tls_cert) return "";
+          const auto ip = c.web_listen->ip.unmapped();
+          const bool loopback =
+              ip.is_v4() ? ip.bytes[0] == 127 : ip == *protocol::IpAddress::parse("::1");
+          return loopback ? ""
+                          : c.web_listen->to_string() +
+                                " is not a loopback address and no tls.cert is set: set "
+                                "tls.cert and tls.key (HTTPS), or listen on 127.0.0.1";
+        },
+    },
+    Setting{
+        .key = "web.demo",
+        .flag = "--web-demo",
+        .metavar = "BOOL",
+        .example = "false",
+        .help = "Serve the /call and /ice pages on web.listen (default false)",
+        .set = [](Config& c, std::string_view t) { return assign(c.web_demo, parse_bool(t)); },
+    },
 };
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "server/log_text.hpp"
 #include "server/metrics_text.hpp"
 #include "server/service_notify.hpp"
+#include "server/web_http.hpp"
 
 namespace turnd::server {
 
@@ -207,6 +208,11 @@ void Server::run() {
                    [this](const std::string& user) { return close_user(user); }});
     admin_->start();
   }
+  if (config_.web_listen) {
+    web_ = std::make_unique<WebHttp>(control_, policy_->config, services_->tls,
+                                     [this] { return credentials(); });
+    web_->start();
+  }
   // Everything that can fail at start (a bad Redis URL, a port in use) fails before any shard
   // thread exists, so the error reaches main as one line instead of std::terminate. Snapshots
   // the store posts now wait in the shards' queues until they run.
@@ -226,6 +232,7 @@ void Server::run() {
     spdlog::info("admin HTTP on {} (/metrics, /healthz, /readyz{})",
                  config_.admin_listen->to_string(),
                  config_.admin_api_key ? ", /api/v1/turn-credentials, /api/v1/allocations" : "");
+  if (config_.web_listen) log_web_listener();
   service::notify_ready();
   service::notify_status("serving on " + describe_listen(config_));
   wait_for_signal();
@@ -302,6 +309,7 @@ void Server::apply(PolicyPtr next) {
   services_->unauthenticated_replies.set_rate(c.max_unauthenticated_per_second);
   spdlog::set_level(spdlog::level::from_str(c.log_level));
   if (admin_) admin_->set_config(c);
+  if (web_) web_->set_config(c);
   auto statics = credentials_from(c);
   if (redis_) {
     redis_->set_static_credentials(*statics);  // merged with Redis's, then on_snapshot
@@ -349,6 +357,23 @@ void Server::check_drained() {
   });
 }
 
+// What the web listener serves, and why its pages cannot work when they cannot.
+void Server::log_web_listener() const {
+  const auto url =
+      std::string(config_.tls_cert ? "https://" : "http://") + config_.web_listen->to_string();
+  if (!config_.web_demo) {
+    spdlog::info("web listener on {}: pages off (web.demo false), every path answers 404", url);
+    return;
+  }
+  spdlog::info("web listener on {}: /call (video call), /ice (candidates), /credentials, /ws", url);
+  const auto creds = credentials();
+  if (!creds || creds->secrets.empty())
+    spdlog::warn(
+        "web: /credentials answers 503: there is no REST secret (auth.secrets, "
+        "auth.secret_file or turnctl secret add), only users, so the pages cannot get "
+        "credentials");
+}
+
 void Server::stop_now() {
   if (stopped_) return;
   stopped_ = true;
@@ -359,6 +384,7 @@ void Server::stop_now() {
   if (redis_) redis_->stop();
   for (auto& s : shards_) s->stop();
   if (admin_) admin_->stop();
+  if (web_) web_->stop();
 }
 
 }  // namespace turnd::server

@@ -25,6 +25,7 @@
 namespace turnd::server {
 
 class AdminHttp;
+class WebHttp;
 
 /// Number of shards when the config says 0: the CPUs this process may run on.
 unsigned usable_cpus() noexcept;
@@ -65,6 +66,7 @@ class Server {
   void check_drained();
   /// Stops everything now (idempotent): Redis, shards, admin, timers.
   void stop_now();
+  void log_web_listener() const;
   std::int64_t live_allocations() const;
 
   config::Config config_;  // the start-up config: what services_ and listeners were made from
@@ -79,6 +81,7 @@ class Server {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
   std::unique_ptr<AdminHttp> admin_;
+  std::unique_ptr<WebHttp> web_;  // web.listen: the /call and /ice pages
   std::unique_ptr<auth::redis::RedisStore> redis_;
   mutable std::mutex credentials_mutex_;  // control plane only: admin HTTP and Redis threads
   auth::CredentialsPtr credentials_;

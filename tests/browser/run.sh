@@ -5,6 +5,8 @@
 #   BROWSER_TURN_TRANSPORT=udp|tcp   (default: both)
 #   run.sh redis    instead: redis-server + turnd --redis, and an iceServers
 #                   entry minted by turnctl (redis_stack.py; TURNCTL_BIN)
+#   run.sh web      instead: turnd with --web-listen/--web-demo, and the /call
+#                   and /ice pages (web_stack.py, call.test.mjs)
 #   run.sh turns    instead: turnd with a TLS listener and a test certificate,
 #                   turns: with and without trusting it (turns_stack.py)
 set -eu
@@ -23,6 +25,9 @@ python=${TURN_TEST_PYTHON:-/usr/bin/python3}
 cd "$here"
 if [ "${1:-}" = turns ]; then
   exec "$python" "$here/turns_stack.py" --timeout 150 -- node --test "$here/turns.test.mjs"
+fi
+if [ "${1:-}" = web ]; then
+  exec "$python" "$here/web_stack.py" --timeout 280 -- node --test --test-concurrency=1 "$here/call.test.mjs"
 fi
 if [ "${1:-}" = redis ]; then
   exec "$python" "$here/redis_stack.py" --timeout 150 -- node --test "$here/datachannel.test.mjs"

@@ -73,7 +73,7 @@ const ErrorCase kErrors[] = {
     {"unknown_key", "\n\nfrobnicate: 1",
      "turnd.yaml:3: frobnicate: unknown key; expected one of: listen, listen_tls, "
      "listen_dtls, alternate_listen, realm, threads, udp, log, software, shutdown_grace, "
-     "alternate_servers, auth, relay, limits, tls, admin"},
+     "alternate_servers, auth, relay, limits, tls, admin, web"},
     {"unknown_key_deep", "limits:\n  foo: 1",
      "turnd.yaml:2: limits.foo: unknown key; expected one of: user_quota, total_quota, "
      "max_permissions_per_allocation, max_channels_per_allocation, "
