@@ -578,9 +578,15 @@ def test_client_close_closes_peer_connection(server, how):
             assert pc.wait_closed(5), f"client {how}: the peer connection stayed open"
             if how == "close":
                 assert pc.count == 1000
-            # the allocation lives on: a new Connect to the same peer works
-            d2, pc2 = relayed_pair(c, p)
-            d2.close()
+            # the allocation lives on: once the server has seen the peer's side close too (a
+            # moment after the peer saw ours: 446 until then), a new Connect to it works
+            for _ in range(60):  # <= 3 s
+                r = c.connect(p.address)
+                if r is None or r.error_code != 446:
+                    break
+                time.sleep(0.05)
+            assert r is not None and r.is_success, f"Connect again: {describe(r)}"
+            assert len(p.wait_connections(2, 5)) == 2
     finally:
         p.close()
 
