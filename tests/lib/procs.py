@@ -249,6 +249,10 @@ class ServerProcess:
         raise NotImplementedError
 
     def start(self) -> "ServerProcess":
+        # Once only: `with server:` starts it too, and a second process would outlive stop(),
+        # which stops the last one started.
+        if self.proc is not None:
+            return self
         cmd = self.command()
         self._log = open(self.log_path, "wb")
         self._log.write(("$ " + " ".join(cmd) + "\n").encode())

@@ -77,8 +77,7 @@ def observe(server, kind, hairpin, clients=("natdiscovery", "turnctl")):
     for client in clients:
         t0 = time.monotonic()
         with netns.NatLab("nat", kind, hairpin=hairpin) as lab, \
-                nc.rfc5780_server(lab, server) as srv:
-            srv.start()
+                nc.rfc5780_server(lab, server):  # started by `with`
             verdicts[client] = run[client](lab)
         print("%s through %s: %s (%.1f s)" % (client, case_id((kind, hairpin)),
                                              verdicts[client].triple(), time.monotonic() - t0))
@@ -118,8 +117,7 @@ def test_turnctl_exit_status(server):
     """3: nothing answers; 4: the server answers but has no RFC 5780 (no OTHER-ADDRESS)."""
     need(server)
     with netns.NatLab("natexit", netns.NatKind.PORT_RESTRICTED) as lab, \
-            nc.rfc5780_server(lab, server, alternate=False) as srv:
-        srv.start()
+            nc.rfc5780_server(lab, server, alternate=False):  # started by `with`
         r, out = nc.run_turnctl(lab, "%s:%d" % nc.PRIMARY)
         assert r.returncode == 4, out
         assert "does not support RFC 5780" in r.stderr and "alternate_listen" in r.stderr, out
