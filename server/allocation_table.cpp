@@ -39,7 +39,12 @@ Allocation& AllocationTable::insert(std::unique_ptr<Allocation> a) {
   counters_.allocations_by_transport[static_cast<std::size_t>(ref.five_tuple.transport)].fetch_add(
       1, std::memory_order_relaxed);
   by_id_[ref.id] = &ref;
-  // A TCP allocation's relayed address is a TCP port: nothing is handed over to it.
+  // A TCP allocation's relayed address is a TCP port: nothing is handed over to it, but
+  // another allocation's Connect may reach it (through the kernel) past the own-address guard.
+  for (const auto& r : ref.tcp ? ref.relays : std::span<const RelayEndpoint>{}) {
+    services_.live_tcp_relays.add(r.advertised);
+    if (r.advertised != r.bound) services_.live_tcp_relays.add(r.bound);
+  }
   for (const auto& r : ref.tcp ? std::span<const RelayEndpoint>{} : ref.relays) {
     by_port_[r.bound.port] = &ref;
     // Clients send to the advertised address: that one is handed over between shards; a
@@ -64,6 +69,8 @@ void AllocationTable::remove(Allocation& a, std::string_view reason) {
   if (a.tcp) a.tcp->close();  // its peer and data connections go with it (RFC 6062)
   for (auto& r : a.relays) {
     if (a.tcp) {
+      services_.live_tcp_relays.remove(r.bound);
+      if (r.advertised != r.bound) services_.live_tcp_relays.remove(r.advertised);
       relay::close_relay_socket(r, services_.ports);
       continue;
     }

@@ -71,6 +71,7 @@ struct SharedServices {
   RelayPortPool ports;
   QuotaRegistry quotas;
   LiveRelays live_relays;         // exact relayed addresses of live allocations, and owners
+  LiveRelays live_tcp_relays;     // the same for TCP allocations (RFC 6062): Connect may reach them
   relay::ShardHandoff handoff;    // relay to relay between shards: one inbox per shard
   ConnectionLimiter connections;  // TCP/TLS connections, DTLS sessions: per source, in total
   io::tls::TlsContextStore tls;   // certificates of new TLS/DTLS handshakes (reload swaps)

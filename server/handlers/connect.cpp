@@ -17,8 +17,10 @@ ByteSpan handle_connect(const TurnRequest& req, Allocation& a, ShardState& shard
     return turn_error(req, StunError::BadRequest, shard, out);
   if (auto e = check_peer(a, peer->address.ip, shard)) return turn_error(req, *e, shard, out);
   // One of this host's own addresses (a listener, the admin port, Redis...) only when an
-  // --allow-peer range opens it explicitly.
-  if (shard.services().is_guarded_own_address(peer->address.ip, shard.policy().peer_filter))
+  // --allow-peer range opens it explicitly, or at the exact relayed address of a live TCP
+  // allocation (both ends of a call on this server: what turnutils_uclient -T does).
+  if (shard.services().is_guarded_own_address(peer->address.ip, shard.policy().peer_filter) &&
+      !shard.services().live_tcp_relays.contains(peer->address))
     return turn_error(req, StunError::Forbidden, shard, out);
   // §5.2: one connection per peer address while it is being made, pending or bound.
   if (a.tcp->find(peer->address) != nullptr)

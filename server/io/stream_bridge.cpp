@@ -19,10 +19,14 @@ tcp::socket adopt(asio::io_context& io, DetachedStream& d) {
   return tcp::socket(io, v6 ? tcp::v6() : tcp::v4(), d.release_fd());
 }
 
-std::vector<std::uint8_t> preloaded(std::vector<std::uint8_t> first) {
-  first.reserve(std::max(first.size(), StreamBridge::kBufferSize));
-  first.resize(first.capacity());
-  return first;
+/// A direction's buffer holding `first` at its start. Not zeroed: only the pages the bytes
+/// in flight touch become resident, so an idle or slow pair costs a page or two, not 16 KiB.
+StreamBridge::Buffer preloaded(const std::vector<std::uint8_t>& first) {
+  StreamBridge::Buffer b;
+  b.size = std::max(first.size(), StreamBridge::kBufferSize);
+  b.data.reset(new std::uint8_t[b.size]);
+  std::copy(first.begin(), first.end(), b.data.get());
+  return b;
 }
 }  // namespace
 
@@ -83,9 +87,10 @@ StreamBridge::StreamBridge(asio::io_context& io, std::unique_ptr<DetachedStream>
   // What each direction writes first: the client's bytes read past ConnectionBind, and the
   // ConnectionBind response.
   to_peer_preloaded_ = client_owner_->leftover.size();
-  to_peer_buf_ = preloaded(std::move(client_owner_->leftover));
+  to_peer_buf_ = preloaded(client_owner_->leftover);
+  client_owner_->leftover = {};
   to_client_preloaded_ = first_to_client.size();
-  to_client_buf_ = preloaded(std::move(first_to_client));
+  to_client_buf_ = preloaded(first_to_client);
   boost::system::error_code ec;
   client_.socket.non_blocking(true, ec);
   peer_.socket.non_blocking(true, ec);
@@ -125,14 +130,13 @@ asio::awaitable<bool> StreamBridge::wait(Side& side, Side::Io why) {
 
 // One direction: write out what the buffer holds, then read the next chunk, until the source
 // ends (passed on as a FIN) or either side fails (both close).
-asio::awaitable<void> StreamBridge::pump(Side& from, Side& to, std::vector<std::uint8_t>& buffer,
-                                         std::size_t len, bool count_first, Counter& counter,
-                                         std::uint64_t& total) {
+asio::awaitable<void> StreamBridge::pump(Side& from, Side& to, Buffer& buffer, std::size_t len,
+                                         bool count_first, Counter& counter, std::uint64_t& total) {
   auto self = shared_from_this();  // alive until both directions are done
   bool counted = count_first;
   for (;;) {
     for (std::size_t off = 0; off < len;) {
-      const auto w = to.write({buffer.data() + off, len - off});
+      const auto w = to.write({buffer.data.get() + off, len - off});
       if (w.status == Side::Io::Ok) {
         off += w.bytes;
       } else if ((w.status != Side::Io::WantRead && w.status != Side::Io::WantWrite) ||
@@ -149,7 +153,7 @@ asio::awaitable<void> StreamBridge::pump(Side& from, Side& to, std::vector<std::
     len = 0;
     while (len == 0) {
       if (closed_) co_return;
-      const auto r = from.read({buffer.data(), buffer.size()});
+      const auto r = from.read({buffer.data.get(), buffer.size});
       if (r.status == Side::Io::Ok) {
         len = r.bytes;
       } else if (r.status == Side::Io::End) {

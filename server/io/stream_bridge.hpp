@@ -64,17 +64,21 @@ class StreamBridge : public std::enable_shared_from_this<StreamBridge> {
     void shutdown_write() noexcept;
   };
 
+  struct Buffer {
+    std::unique_ptr<std::uint8_t[]> data;
+    std::size_t size = 0;
+  };
+
  private:
-  boost::asio::awaitable<void> pump(Side& from, Side& to, std::vector<std::uint8_t>& buffer,
-                                    std::size_t preloaded, bool count_first, Counter& counter,
-                                    std::uint64_t& total);
+  boost::asio::awaitable<void> pump(Side& from, Side& to, Buffer& buffer, std::size_t preloaded,
+                                    bool count_first, Counter& counter, std::uint64_t& total);
   static boost::asio::awaitable<bool> wait(Side& side, Side::Io why);
   void direction_done(bool failed) noexcept;
 
   Side client_, peer_;
   boost::asio::steady_timer linger_;
   std::unique_ptr<DetachedStream> client_owner_;  // its limiter slot and addresses
-  std::vector<std::uint8_t> to_peer_buf_, to_client_buf_;
+  Buffer to_peer_buf_, to_client_buf_;
   std::size_t to_peer_preloaded_ = 0, to_client_preloaded_ = 0;
   Counter& to_peer_;
   Counter& from_peer_;
