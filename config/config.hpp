@@ -92,7 +92,7 @@ struct Config {
   unsigned max_permissions_per_allocation = 64;
   unsigned max_channels_per_allocation = 64;
   unsigned max_tcp_connections_per_allocation = 64;  ///< RFC 6062 peer connections
-  bool strict_channel_numbers = false;  ///< true: only RFC 8656 0x4000-0x4FFF
+  bool strict_channel_numbers = false;               ///< true: only RFC 8656 0x4000-0x4FFF
   /// UDP replies to unauthenticated requests that are larger than the request (401, 438, 400,
   /// 420, Binding): per source IP (IPv6 /64) across all shards, and bytes/s for all sources.
   unsigned max_unauthenticated_per_second = 500;               ///< 0 = off

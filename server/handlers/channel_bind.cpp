@@ -12,7 +12,8 @@ ByteSpan handle_channel_bind(const TurnRequest& req, Allocation& a, ShardState& 
   const auto number = req.msg.get<ChannelNumber>();
   const auto peer = req.msg.get<XorPeerAddress>();
   // A TCP allocation (RFC 6062) relays over its peer connections, not over channels.
-  if (a.tcp || !number || !peer || !is_valid_channel(number->value, shard.config().strict_channel_numbers))
+  if (a.tcp || !number || !peer ||
+      !is_valid_channel(number->value, shard.config().strict_channel_numbers))
     return turn_error(req, StunError::BadRequest, shard, out);
   if (auto e = check_peer(a, peer->address.ip, shard)) return turn_error(req, *e, shard, out);
 

@@ -30,7 +30,7 @@ struct ClientContext {
   protocol::TransportAddress client;  // source address of the request
   protocol::TransportAddress local;   // the server address it was sent to
   Transport transport = Transport::Udp;
-  ClientSink* sink = nullptr;  // lives as long as the listener or connection
+  ClientSink* sink = nullptr;       // lives as long as the listener or connection
   StreamControl* stream = nullptr;  // TCP and TLS connections: detach() for RFC 6062
 };
 
