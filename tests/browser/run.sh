@@ -7,6 +7,8 @@
 #                   entry minted by turnctl (redis_stack.py; TURNCTL_BIN)
 #   run.sh web      instead: turnd with --web-listen/--web-demo, and the /call
 #                   and /ice pages (web_stack.py, call.test.mjs)
+#   run.sh web-nat  instead: the same pages over HTTPS from a Chromium behind a
+#                   NAT made of network namespaces (web_nat_stack.py, web_nat.test.mjs)
 #   run.sh turns    instead: turnd with a TLS listener and a test certificate,
 #                   turns: with and without trusting it (turns_stack.py)
 set -eu
@@ -28,6 +30,9 @@ if [ "${1:-}" = turns ]; then
 fi
 if [ "${1:-}" = web ]; then
   exec "$python" "$here/web_stack.py" --timeout 280 -- node --test --test-concurrency=1 "$here/call.test.mjs"
+fi
+if [ "${1:-}" = web-nat ]; then
+  exec "$python" "$here/web_nat_stack.py" --timeout 280 -- node --test --test-concurrency=1 "$here/web_nat.test.mjs"
 fi
 if [ "${1:-}" = redis ]; then
   exec "$python" "$here/redis_stack.py" --timeout 150 -- node --test "$here/datachannel.test.mjs"

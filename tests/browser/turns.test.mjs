@@ -62,10 +62,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { browserHome as nssBrowserHome } from './nss_home.mjs';
 import { assertRelayedSession, restCredentials, runInChromium } from './webrtc_page.mjs';
 
 const host = process.env.TURN_HOST;
@@ -87,22 +85,7 @@ const turnsUrl = `turns:${host}:${tlsPort}?transport=tcp`;
 const HANDSHAKES = 'turnd_tls_handshakes_total{transport="tls"}';
 const failureKey = (reason) => `turnd_tls_handshake_failures_total{transport="tls",reason="${reason}"}`;
 
-// A HOME for Chromium with a fresh NSS database, holding cert.pem as a trusted
-// CA when `trust` (steps 2 of the header).  Returns the browser's environment.
-function browserHome(label, trust) {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), `turnd-turns-home-${label}-`));
-  const db = `sql:${path.join(home, '.pki', 'nssdb')}`;
-  fs.mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true });
-  const certutil = (...args) => execFileSync('certutil', ['-d', db, ...args], { encoding: 'utf8', timeout: 30_000 });
-  certutil('-N', '--empty-password');
-  if (trust) certutil('-A', '-t', nssTrust, '-n', 'turnd-test', '-i', certPath);
-  const listed = certutil('-L');
-  assert.equal(/^turnd-test\s/m.test(listed), trust, `NSS database ${db} lists:\n${listed}`);
-  return {
-    home,
-    env: { ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_CACHE_HOME: path.join(home, '.cache') },
-  };
-}
+const browserHome = (label, trust) => nssBrowserHome(label, certPath, trust, nssTrust);
 
 async function adminGet(p, headers = {}) {
   let r;

@@ -442,3 +442,48 @@ if __name__ == "__main__":
                 kind.value, hp, got["mapping"], got["filtering"], got["hairpin"],
                 "ok" if ok else "UNEXPECTED " + json.dumps(got["raw"]), time.monotonic() - t0))
     sys.exit(1 if bad else 0)
+
+
+# --- servers in the lab ---------------------------------------------------------------------
+
+_BINDING_PROBE = r"""
+import os, socket, struct, sys
+tid = os.urandom(12)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(float(sys.argv[3]))
+try:
+    s.sendto(struct.pack("!HHI", 1, 0, 0x2112A442) + tid, (sys.argv[1], int(sys.argv[2])))
+    while True:
+        data, _ = s.recvfrom(2048)
+        if data[8:20] == tid:
+            sys.exit(0)
+except OSError:
+    sys.exit(1)
+"""
+
+
+def server_in_namespace(base, lab: NatLab):
+    """A procs server class whose process runs in the lab's server namespace and whose
+    readiness probe (a Binding to each listen address) runs there too."""
+    import procs  # tests/lib/procs.py; here so that the lab alone needs no server launcher
+
+    class InNamespace(base):
+        def command(self) -> List[str]:
+            return [IP, "netns", "exec", lab.server] + super().command()
+
+        def _binding_ok(self, addr, timeout):
+            r = lab.run_in(lab.server, [sys.executable, "-c", _BINDING_PROBE, addr[0],
+                                        str(addr[1]), str(timeout)], timeout=10)
+            return r.returncode == 0
+
+        def _tcp_ok(self, addr):
+            return True  # UDP only here; both servers open TCP with UDP
+
+        def stop(self, check=True, sig=None):
+            # coturn 4.6 dies of SIGINT (status -2, which procs counts as a crash); it exits
+            # cleanly on SIGTERM. turnd gets procs' usual SIGINT.
+            if sig is None:
+                sig = signal.SIGTERM if issubclass(base, procs.CoturnProcess) else signal.SIGINT
+            super().stop(check=check, sig=sig)
+
+    return InNamespace

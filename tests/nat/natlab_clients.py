@@ -15,8 +15,6 @@ import dataclasses
 import json
 import os
 import re
-import signal
-import sys
 from typing import List, Optional
 
 import netns
@@ -41,48 +39,6 @@ class Verdict:
 
 # --- servers --------------------------------------------------------------------------------
 
-_BINDING_PROBE = r"""
-import os, socket, struct, sys
-tid = os.urandom(12)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(float(sys.argv[3]))
-try:
-    s.sendto(struct.pack("!HHI", 1, 0, 0x2112A442) + tid, (sys.argv[1], int(sys.argv[2])))
-    while True:
-        data, _ = s.recvfrom(2048)
-        if data[8:20] == tid:
-            sys.exit(0)
-except OSError:
-    sys.exit(1)
-"""
-
-
-def _in_namespace(base, lab: netns.NatLab):
-    """A procs server class whose process runs in the lab's server namespace and whose
-    readiness probe (a Binding to each listen address) runs there too."""
-
-    class InNamespace(base):
-        def command(self) -> List[str]:
-            return [netns.IP, "netns", "exec", lab.server] + super().command()
-
-        def _binding_ok(self, addr, timeout):
-            r = lab.run_in(lab.server, [sys.executable, "-c", _BINDING_PROBE, addr[0],
-                                        str(addr[1]), str(timeout)], timeout=10)
-            return r.returncode == 0
-
-        def _tcp_ok(self, addr):
-            return True  # UDP only here; both servers open TCP with UDP
-
-        def stop(self, check=True, sig=None):
-            # coturn 4.6 dies of SIGINT (status -2, which procs counts as a crash); it exits
-            # cleanly on SIGTERM. turnd gets procs' usual SIGINT.
-            if sig is None:
-                sig = signal.SIGTERM if issubclass(base, procs.CoturnProcess) else signal.SIGINT
-            super().stop(check=check, sig=sig)
-
-    return InNamespace
-
-
 class CoturnRfc5780(procs.CoturnProcess):
     """coturn with RFC 5780 on: two listening IPs, the alternate port its default (port + 1)."""
 
@@ -98,12 +54,12 @@ def rfc5780_server(lab: netns.NatLab, kind: str, alternate: bool = True) -> proc
             listen=[PRIMARY], relay_ips=(PRIMARY[0],), secrets=secrets, allow_peers=(),
             relay_window=20, realm="nat.test",
             extra_args=["--alternate-listen", "%s:%d" % ALTERNATE] if alternate else [])
-        return _in_namespace(procs.TurndProcess, lab)(config)
+        return netns.server_in_namespace(procs.TurndProcess, lab)(config)
     listen = [PRIMARY, (ALTERNATE[0], PRIMARY[1])] if alternate else [PRIMARY]
     config = procs.ServerConfig(listen=listen, relay_ips=(PRIMARY[0],), secrets=secrets,
                                 allow_peers=(), relay_window=20, realm="nat.test")
     base = CoturnRfc5780 if alternate else procs.CoturnProcess
-    return _in_namespace(base, lab)(config)
+    return netns.server_in_namespace(base, lab)(config)
 
 
 def turnd_has_rfc5780() -> bool:
