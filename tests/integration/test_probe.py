@@ -1,7 +1,11 @@
 """`turnctl probe` (issue 15) against real servers on loopback: turnd over UDP, TCP, TLS
-(a `turnctl cert self-signed` certificate, --ca and --insecure) and stun:, also over IPv6;
-coturn over UDP and TCP (REST secret and a static user); a stopped server (timeout over UDP,
-connection refused over TCP, exit 3); a wrong secret (401, exit 4); a server whose peer filter
+(a `turnctl cert self-signed` certificate, --ca and --insecure), stun: and stuns:, also over
+IPv6; turns: with a host name (SNI picks the chain, the name is checked: `localhost` against a
+certificate for 127.0.0.1 is refused); coturn over UDP and TCP (REST secret and a static user)
+and over TLS (turns: and stuns: with --ca, refused without it in turnd's words, --insecure;
+coturn also takes TLS on its plain port, turnd does not); turns: to a port that closes or
+answers in plain text ("is this port TLS?"); a stopped server (timeout over UDP, connection
+refused over TCP, exit 3); a wrong secret (401, exit 4); a server whose peer filter
 denies the loopback peer (403 explained, exit 4); a wrong --realm; bad URLs (exit 2 with the
 fix); --json parsed everywhere.
 """
@@ -9,7 +13,9 @@ fix); --json parsed everywhere.
 import json
 import os
 import signal
+import socket
 import subprocess
+import threading
 
 import pytest
 
@@ -48,29 +54,47 @@ def failed_step(url_doc):
     return bad[0]
 
 
+def self_signed(d, host):
+    """d/cert.pem and d/key.pem for `host` (an IP address or a DNS name in the subjectAltName)."""
+    d.mkdir(exist_ok=True)
+    subprocess.run([procs.turnctl_binary(), "cert", "self-signed", "--host", host, "--out", str(d)],
+                   check=True, capture_output=True, timeout=60)
+    return d
+
+
+def tls_config(cert_dir, **kw):
+    return procs.ServerConfig(secrets=[SECRET], tls_port=procs.free_port("tcp"),
+                              tls_cert=str(cert_dir / "cert.pem"),
+                              tls_key=str(cert_dir / "key.pem"), **kw)
+
+
 @pytest.fixture(scope="module")
 def cert_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("probe-cert")
-    subprocess.run([procs.turnctl_binary(), "cert", "self-signed", "--host", "127.0.0.1",
-                    "--out", str(d)], check=True, capture_output=True, timeout=60)
-    return d
+    return self_signed(tmp_path_factory.mktemp("probe-cert"), "127.0.0.1")
 
 
 @pytest.fixture(scope="module")
 def turnd(cert_dir):
-    tls_port = procs.free_port("tcp")
-    cfg = procs.ServerConfig(secrets=[SECRET], extra_args=[
-        "--listen-tls", f"127.0.0.1:{tls_port}", "--tls-cert", str(cert_dir / "cert.pem"),
-        "--tls-key", str(cert_dir / "key.pem")])
-    with procs.TurndProcess(cfg) as s:
-        s.tls_port = tls_port
+    with procs.TurndProcess(tls_config(cert_dir)) as s:
+        s.tls_port = s.config.tls_port
         yield s
+
+
+def assert_certificate_refused(url, *cred):
+    """Without --ca a self-signed certificate is refused at connect, and the reason says what to
+    do; --insecure gets through. The same words whichever server it is."""
+    doc = probe_json(url, *cred, "--timeout", "3", rc=4)
+    bad = failed_step(doc["urls"][0])
+    assert bad["step"] == "connect" and "TLS certificate error" in bad["detail"], bad
+    assert "--ca" in bad["detail"] and "--insecure" in bad["detail"]
+    assert probe_json(url, *cred, "--insecure")["urls"][0]["ok"]
 
 
 def test_turnd_udp_tcp_tls_stun(turnd, cert_dir):
     port = turnd.address[1]
     urls = [f"turn:127.0.0.1:{port}?transport=udp", f"turn:127.0.0.1:{port}?transport=tcp",
             f"turns:127.0.0.1:{turnd.tls_port}", f"stun:127.0.0.1:{port}",
+            f"stuns:127.0.0.1:{turnd.tls_port}",
             f"turn:[::1]:{port}?transport=tcp"]
     doc = probe_json(*urls, "--secret", SECRET, "--ca", str(cert_dir / "cert.pem"))
     by_url = {u["url"]: u for u in doc["urls"]}
@@ -84,7 +108,7 @@ def test_turnd_udp_tcp_tls_stun(turnd, cert_dir):
             echo = [s for s in d["steps"] if s["step"] == "relay-echo"][0]
             assert echo["rtt_ms"] is not None and echo["rtt_ms"] >= 0
         else:
-            assert steps(d) == ["binding"]
+            assert steps(d) == (["connect", "binding"] if u.startswith("stuns") else ["binding"]), d
         assert d["reflexive"] and d["reflexive"].rsplit(":", 1)[0].strip("[]") in ("127.0.0.1", "::1")
     # the table: every URL, every step, the addresses
     p = turnctl(*urls[:2], "--secret", SECRET, check_rc=0)
@@ -93,12 +117,59 @@ def test_turnd_udp_tcp_tls_stun(turnd, cert_dir):
 
 
 def test_turnd_tls_certificate(turnd):
-    url = f"turns:127.0.0.1:{turnd.tls_port}"
-    doc = probe_json(url, "--secret", SECRET, "--timeout", "3", rc=4)
+    assert_certificate_refused(f"turns:127.0.0.1:{turnd.tls_port}", "--secret", SECRET)
+
+
+def test_turnd_tls_plain_port(turnd):
+    """turnd's plain TCP listener speaks no TLS (coturn's does: test_coturn_tls): turnd closes
+    the connection, and the probe says so in plain words, not as an OpenSSL error string."""
+    doc = probe_json(f"turns:127.0.0.1:{turnd.address[1]}", "--secret", SECRET, "--insecure",
+                     "--timeout", "2", rc=4)
     bad = failed_step(doc["urls"][0])
-    assert bad["step"] == "connect" and "TLS certificate error" in bad["detail"], bad
-    assert "--ca" in bad["detail"] and "--insecure" in bad["detail"]
-    assert probe_json(url, "--secret", SECRET, "--insecure")["urls"][0]["ok"]
+    assert bad["step"] == "connect", bad
+    assert bad["detail"] == ("TLS handshake failed: the server closed the connection during the "
+                             "handshake (is this port TLS?)"), bad
+
+
+def test_tls_to_a_plain_text_server():
+    """A port that answers a ClientHello in plain text (an HTTP server, say)."""
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        def answer():
+            srv.settimeout(10)
+            conn, _ = srv.accept()
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        t = threading.Thread(target=answer, daemon=True)
+        t.start()
+        doc = probe_json(f"turns:127.0.0.1:{srv.getsockname()[1]}", "--insecure", "--timeout", "2",
+                         rc=4)
+        t.join(10)
+    assert failed_step(doc["urls"][0])["detail"] == (
+        "TLS handshake failed: the server did not answer in TLS (is this port TLS?)"), doc
+
+
+def test_turnd_tls_host_name(turnd, cert_dir, tmp_path):
+    """turns:NAME sends NAME as SNI and checks it against the certificate; an address, against
+    the certificate's IP entries. turnd's default chain is for other.example, its SNI chain for
+    localhost: only a probe that sends SNI gets the localhost chain."""
+    ca = tmp_path / "both.pem"
+    local = self_signed(tmp_path / "local", "localhost")
+    other = self_signed(tmp_path / "other", "other.example")
+    ca.write_text((local / "cert.pem").read_text() + (other / "cert.pem").read_text())
+    cfg = tls_config(other, extra_args=["--tls-sni-cert",
+                                        f"{local / 'cert.pem'},{local / 'key.pem'}"])
+    with procs.TurndProcess(cfg) as s:
+        d = probe_json(f"turns:localhost:{s.config.tls_port}", "--secret", SECRET, "--ca", str(ca))
+        assert d["urls"][0]["relayed"], d
+        bad = failed_step(probe_json(f"turns:127.0.0.1:{s.config.tls_port}", "--secret", SECRET,
+                                     "--ca", str(ca), rc=4)["urls"][0])
+        assert "TLS certificate error: IP address mismatch (for '127.0.0.1')" in bad["detail"], bad
+    # a trusted certificate for 127.0.0.1 is not one for the name localhost
+    bad = failed_step(probe_json(f"turns:localhost:{turnd.tls_port}", "--secret", SECRET,
+                                 "--ca", str(cert_dir / "cert.pem"), rc=4)["urls"][0])
+    assert bad["step"] == "connect", bad
+    assert "TLS certificate error: hostname mismatch (for 'localhost')" in bad["detail"], bad
 
 
 def test_turnd_wrong_secret_says_401(turnd):
@@ -175,3 +246,35 @@ def test_coturn_udp_tcp(auth):
         assert bad["error_code"] == 401, bad
     finally:
         s.stop(sig=signal.SIGTERM)  # coturn may die of SIGINT's default action
+
+
+@pytest.fixture(scope="module")
+def coturn_tls(cert_dir):
+    if not os.path.exists("/usr/bin/turnserver"):
+        pytest.skip("coturn not installed")
+    cfg = tls_config(cert_dir, listen=(("127.0.0.1", procs.free_port()),))
+    s = procs.CoturnProcess(cfg).start()
+    try:
+        yield s
+    finally:
+        s.stop(sig=signal.SIGTERM)  # coturn may die of SIGINT's default action
+
+
+def test_coturn_tls(coturn_tls, cert_dir):
+    tls_url = f"turns:127.0.0.1:{coturn_tls.config.tls_port}"
+    urls = [tls_url, f"stuns:127.0.0.1:{coturn_tls.config.tls_port}",
+            # coturn 4.6.1 also takes TLS on its plain TCP port (turnd does not:
+            # test_turnd_tls_plain_port)
+            f"turns:127.0.0.1:{coturn_tls.address[1]}"]
+    doc = probe_json(*urls, "--secret", SECRET, "--ca", str(cert_dir / "cert.pem"))
+    tls, stuns, plain_port = doc["urls"]
+    for d in (tls, plain_port):
+        assert d["ok"] and steps(d) == ["connect"] + TURN_STEPS, d
+        assert d["relayed"].startswith("127.0.0.1:") and d["reflexive"].startswith("127.0.0.1:"), d
+    assert stuns["ok"] and steps(stuns) == ["connect", "binding"], stuns
+    p = turnctl(tls_url, "--secret", SECRET, "--ca", str(cert_dir / "cert.pem"), check_rc=0)
+    assert "relayed 127.0.0.1:" in p.stdout, p.stdout
+
+
+def test_coturn_tls_certificate(coturn_tls):
+    assert_certificate_refused(f"turns:127.0.0.1:{coturn_tls.config.tls_port}", "--secret", SECRET)

@@ -187,6 +187,9 @@ class ServerConfig:
     default_lifetime: Optional[int] = None           # turnd: relay.default_lifetime (coturn: none)
     config_yaml: str = ""                            # turnd: more YAML for the --config file
     log_level: Optional[str] = "debug"               # None: no --log-level (the --config file decides)
+    tls_port: Optional[int] = None                   # a TLS listener on this port of every listen IP
+    tls_cert: str = ""                               # PEM files for it (turnd --tls-cert/--tls-key,
+    tls_key: str = ""                                # coturn --cert/--pkey)
     extra_args: Sequence[str] = ()
     env: Optional[Dict[str, str]] = None             # more environment for the server process
 
@@ -300,16 +303,20 @@ class ServerProcess:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.ready_timeout
         pending = list(self.config.listen)
+        tls_port = self.config.tls_port
+        tls_pending = [(ip, tls_port) for ip, _ in self.config.listen] if tls_port else []
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 self.returncode = self.proc.returncode
                 raise ServerCrashed(f"{self.name} exited with {self.proc.returncode} during start-up\n"
                                     + self.log_tail())
             pending = [a for a in pending if not (self._binding_ok(a, 0.2) and self._tcp_ok(a))]
-            if not pending:
+            tls_pending = [a for a in tls_pending if not self._tcp_ok(a)]
+            if not pending and not tls_pending:
                 return
             time.sleep(0.05)
-        raise ServerCrashed(f"{self.name} did not answer a STUN Binding on {pending} within "
+        raise ServerCrashed(f"{self.name} did not answer a STUN Binding on {pending} (or accept TCP "
+                            f"on its TLS listeners {tls_pending}) within "
                             f"{self.ready_timeout} s\n" + self.log_tail())
 
     def alive(self) -> bool:
@@ -464,6 +471,10 @@ class TurndProcess(ServerProcess):
             cmd += ["--total-quota", str(c.total_quota)]
         if c.strict_channel_numbers:
             cmd += ["--strict-channel-numbers"]
+        if c.tls_port:
+            for ip, _ in c.listen:
+                cmd += ["--listen-tls", fmt_hostport(ip, c.tls_port)]
+            cmd += ["--tls-cert", c.tls_cert, "--tls-key", c.tls_key]
         # settings without a flag go into a --config file (keys it leaves out keep their defaults)
         yaml = []
         if c.nonce_lifetime is not None:
@@ -497,10 +508,14 @@ class CoturnProcess(ServerProcess):
             raise ValueError("coturn listens on one port for all its addresses")
         cmd = [self.binary, "-n", f"--listening-port={ports.pop()}", f"--realm={c.realm}",
                f"--min-port={c.relay_ports[0]}", f"--max-port={c.relay_ports[1]}",
-               "--no-tls", "--no-dtls", "--no-cli", "--log-file=stdout",
+               "--no-dtls", "--no-cli", "--log-file=stdout",
                "--simple-log", f"--db={os.path.join(self.dir, 'turndb')}",
                f"--pidfile={os.path.join(self.dir, 'turnserver.pid')}",
                f"--relay-threads={c.threads}", "--no-rfc5780"]
+        if c.tls_port:  # coturn also accepts TLS on its plain TCP port, and plain TCP on this one
+            cmd += [f"--tls-listening-port={c.tls_port}", f"--cert={c.tls_cert}", f"--pkey={c.tls_key}"]
+        else:
+            cmd.append("--no-tls")
         for ip, _ in c.listen:
             cmd.append(f"--listening-ip={ip}")
         for ip in (c.relay_ips or [ip for ip, _ in c.listen]):

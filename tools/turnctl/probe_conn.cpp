@@ -43,6 +43,26 @@ std::string openssl_error() {
   return buf;
 }
 
+// Why SSL_connect failed when the certificate was not the reason. A server that does not
+// speak TLS on the port either closes the connection (OpenSSL 3 queues "unexpected eof while
+// reading") or answers in plain text ("wrong version number", "packet length too long"): say
+// that in plain words rather than as an OpenSSL error string.
+std::string handshake_failure(int ssl_error) {
+  const unsigned long e = ERR_peek_error();
+  const int reason = ERR_GET_LIB(e) == ERR_LIB_SSL ? ERR_GET_REASON(e) : 0;
+  if ((ssl_error == SSL_ERROR_SYSCALL && e == 0) || ssl_error == SSL_ERROR_ZERO_RETURN ||
+      reason == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+    ERR_clear_error();
+    return "TLS handshake failed: the server closed the connection during the handshake (is "
+           "this port TLS?)";
+  }
+  if (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG) {
+    ERR_clear_error();
+    return "TLS handshake failed: the server did not answer in TLS (is this port TLS?)";
+  }
+  return "TLS handshake failed: " + openssl_error();
+}
+
 }  // namespace
 
 // A connected TCP socket, with TLS on top when `ssl` is set. Non-blocking; every call waits
@@ -126,7 +146,7 @@ struct ServerConnection::Stream {
                                       X509_verify_cert_error_string(verify) + " (for '" + host +
                                       "'); trust a private CA with --ca FILE, or skip the check "
                                       "with --insecure");
-      throw ConnectError(false, "TLS handshake failed: " + openssl_error());
+      throw ConnectError(false, handshake_failure(e));
     }
   }
 
