@@ -127,11 +127,12 @@ void add_probe_command(CLI::App& app, Context& ctx) {
       "check STUN/TURN servers end to end: Binding; for turn:/turns: also Allocate, "
       "CreatePermission, ChannelBind, a relay echo through a local UDP peer and Refresh 0. "
       "Works against any TURN server. URLs: turn:HOST:PORT?transport=udp|tcp, turns:HOST:PORT "
-      "(TLS), stun:HOST[:PORT]. Exit status: 0 every URL worked, 2 bad command line or URL, 3 a "
+      "(TLS; the certificate is checked against HOST, a name also sent as SNI), stun:HOST[:PORT], "
+      "stuns:HOST[:PORT]. Exit status: 0 every URL worked, 2 bad command line or URL, 3 a "
       "server could not be reached (timeout, connection refused, unknown host), 4 a server "
       "answered but a step failed (401, 403, 438, 508, wrong realm, TLS certificate error, relay "
       "echo lost); 3 wins when both happen");
-  cmd->add_option("url", args->urls, "stun:, turn: or turns: URLs to probe")->required();
+  cmd->add_option("url", args->urls, "stun:, stuns:, turn: or turns: URLs to probe")->required();
   cmd->add_option("--secret", args->secret,
                   "REST API shared secret: mints the credential <expiry>:probe (HMAC-SHA1)");
   cmd->add_option("--user", args->user, "long-term credential USER:PASSWORD");
@@ -143,8 +144,11 @@ void add_probe_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--peer", args->peer,
                   "local address of the echo peer, IP or IP:PORT (default: the address the "
                   "probe talks to the server from); the server must be allowed to relay to it");
-  cmd->add_flag("--insecure", args->insecure, "turns: do not check the server's certificate");
-  cmd->add_option("--ca", args->ca, "turns: trust the CA certificates in this PEM file");
+  cmd->add_flag("--insecure", args->insecure,
+                "turns:/stuns: do not check the server's certificate");
+  cmd->add_option("--ca", args->ca,
+                  "turns:/stuns: trust the CA certificates in this PEM file (any server's, e.g. "
+                  "the cert.pem of turnctl cert self-signed)");
   cmd->callback([args, &ctx] {
     std::vector<probe::ProbeUrl> urls;
     for (const auto& u : args->urls) {
