@@ -35,10 +35,11 @@ struct ShardCounters : io::ListenerCounters {
   // RFC 5780 Binding answers on the NAT discovery addresses, by what they did (NatReplyKind).
   Counter nat_discovery_plain, nat_discovery_change_ip, nat_discovery_change_port;
   Counter nat_discovery_change_ip_port, nat_discovery_response_port, nat_discovery_padding;
-  // RFC 6062 TCP relaying: peer connections made by Connect (or not), accepted from peers (or
-  // refused: no permission, over the per-allocation limit), bound by ConnectionBind (or not),
-  // closed unbound after 30 s; bytes through bound pairs.
-  Counter tcp_relay_connected, tcp_relay_connect_failed;
+  // RFC 6062 TCP relaying: peer connections made by Connect (or not, or refused over the
+  // allocation's Connect rate), accepted from peers (or refused: no permission, over the
+  // per-allocation limit), bound by ConnectionBind (or not), closed unbound after 30 s; bytes
+  // through bound pairs.
+  Counter tcp_relay_connected, tcp_relay_connect_failed, tcp_relay_connect_rate_limited;
   Counter tcp_relay_accepted, tcp_relay_refused_no_permission, tcp_relay_refused_quota;
   Counter tcp_relay_bound, tcp_relay_bind_failed, tcp_relay_bind_timeout;
   Counter tcp_relay_bytes_to_peer, tcp_relay_bytes_from_peer;

@@ -35,12 +35,14 @@ void labelled(std::string& out, std::span<const ShardCounters* const> shards, st
 /// RFC 6062 TCP relaying: peer connections by how they started and ended, and bytes relayed.
 void render_tcp_relay(std::string& out, std::span<const ShardCounters* const> shards) {
   labelled(out, shards, "turnd_tcp_relay_connections_total",
-           "RFC 6062 peer connections: made by Connect or failed (447), accepted from a peer or "
+           "RFC 6062 peer connections: made by Connect or failed (447) or refused over the "
+           "allocation's Connect rate (508), accepted from a peer or "
            "refused (no permission, over the per-allocation limit), bound by ConnectionBind or "
            "refused, closed unbound after 30 s.",
            "event",
            {{"connected", &ShardCounters::tcp_relay_connected},
             {"connect_failed", &ShardCounters::tcp_relay_connect_failed},
+            {"connect_rate_limited", &ShardCounters::tcp_relay_connect_rate_limited},
             {"accepted", &ShardCounters::tcp_relay_accepted},
             {"refused_no_permission", &ShardCounters::tcp_relay_refused_no_permission},
             {"refused_quota", &ShardCounters::tcp_relay_refused_quota},

@@ -219,7 +219,8 @@ std::optional<RelayEndpoint> open_primary_relay(ShardState& shard, const Allocat
         relay::open_tcp_relay_socket(shard.io(), ports, ip, shard.counters().relay_open_failed);
     if (!t) return std::nullopt;
     t->endpoint.advertised = advertised(t->endpoint.bound, shard.config());
-    a.tcp = std::make_shared<relay::TcpAllocation>(std::move(t->acceptor));
+    a.tcp = std::make_shared<relay::TcpAllocation>(
+        std::move(t->acceptor), shard.config().max_tcp_connections_per_allocation);
     return std::move(t->endpoint);
   }
   if (o.token) {

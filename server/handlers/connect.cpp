@@ -2,7 +2,8 @@
 // peer. The checks answer at once; the success (with CONNECTION-ID) or 447 comes when the
 // connection is made or fails (server/relay/tcp_relay.hpp). A Connect installs or refreshes a
 // permission for the peer's IP, as ChannelBind does, so the peer's own connections and the
-// allocation's permission count agree.
+// allocation's permission count agree. Past the connection cap, or over the allocation's
+// Connect rate (TcpAllocation::kConnectsPerSecond after a burst of the cap), it is 508.
 #include "server/handlers/turn_reply.hpp"
 #include "server/relay/tcp_relay.hpp"
 
@@ -31,6 +32,11 @@ ByteSpan handle_connect(const TurnRequest& req, Allocation& a, ShardState& shard
       !a.has_room_for_permissions(new_permissions, now,
                                   shard.config().max_permissions_per_allocation))
     return turn_error(req, StunError::InsufficientCapacity, shard, out);
+  // Only a Connect that would send a SYN spends from the budget (TcpAllocation).
+  if (!a.tcp->connect_budget.take(now)) {
+    ++shard.counters().tcp_relay_connect_rate_limited;
+    return turn_error(req, StunError::InsufficientCapacity, shard, out);
+  }
   if (auto e = shard.tcp_relay().connect(a, peer->address, req.msg))
     return turn_error(req, *e, shard, out);
   a.install_permission(peer->address.ip, now);

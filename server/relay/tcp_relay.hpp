@@ -22,6 +22,7 @@
 #include "server/allocation.hpp"
 #include "server/io/detached_stream.hpp"
 #include "server/io/stream_bridge.hpp"
+#include "server/token_bucket.hpp"
 
 namespace turnd::server {
 class ShardState;
@@ -51,7 +52,14 @@ struct PeerConnection {
 
 /// The TCP side of a TCP allocation: its listening socket and its peer connections.
 struct TcpAllocation {
-  explicit TcpAllocation(boost::asio::ip::tcp::acceptor a) : acceptor(std::move(a)) {}
+  /// Connects an allocation may start per second once it has spent its burst. The burst is
+  /// its connection cap (limits.max_tcp_connections_per_allocation): a client may open every
+  /// slot at once, but an attacker cycling Connects to closed ports (each answered 447 at once,
+  /// freeing the slot) cannot make this server port-scan or SYN-flood faster than this.
+  static constexpr double kConnectsPerSecond = 10;
+  TcpAllocation(boost::asio::ip::tcp::acceptor a, unsigned connect_burst)
+      : acceptor(std::move(a)),
+        connect_budget(connect_burst, kConnectsPerSecond, TokenBucket::Clock::time_point{}) {}
   ~TcpAllocation() { close(); }
   TcpAllocation(const TcpAllocation&) = delete;
   TcpAllocation& operator=(const TcpAllocation&) = delete;
@@ -64,6 +72,7 @@ struct TcpAllocation {
   Allocation* allocation = nullptr;           // null once closed
   std::atomic<std::int64_t>* live = nullptr;  // the shard's gauge of peer connections
   std::vector<std::shared_ptr<PeerConnection>> connections;
+  TokenBucket connect_budget;  // spent by each Connect that opens a socket
 };
 
 /// A ConnectionBind authenticated by the shard that received it.

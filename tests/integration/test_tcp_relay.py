@@ -753,6 +753,46 @@ def test_connect_storm_beyond_quota(server):
     server.assert_alive()
 
 
+@pytest.mark.turnd_only("turnd's Connect rate per allocation and its /metrics")
+def test_connect_rate_after_burst_508(fresh_server):
+    """Connects to closed ports, one after the other: each fails at once (447) and frees its
+    slot, so only the Connect rate stops a client from making the server port-scan. The burst
+    is the connection cap (5 here), then 10 a second: the rest get 508 and are counted as
+    connect_rate_limited; after a second's wait Connects go out again."""
+    s = fresh_server(extra_args=["--max-tcp-connections-per-allocation", "5"])
+    closed = []
+    for _ in range(30):  # bound, never listening: a connect to it is reset at once
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        closed.append(sock)
+    try:
+        m0 = metrics(s)
+        with tcp_allocation(s) as c:
+            codes = []
+            t0 = time.monotonic()
+            for sock in closed:
+                r = c.connect(sock.getsockname())
+                assert r is not None and r.is_error, describe(r)
+                codes.append(r.error_code)
+            elapsed = time.monotonic() - t0
+            sent = codes.count(447)
+            assert set(codes) <= {447, 508}, codes
+            # 5 at once, then 10 a second (one more for a refill landing at the edge)
+            assert 5 <= sent <= 5 + 10 * elapsed + 1, (codes, elapsed)
+            assert codes[:5] == [447] * 5, codes
+            assert codes.count(508) >= 1, (codes, elapsed)
+            d = metric_deltas(s, m0, [CONN % "connect_failed", CONN % "connect_rate_limited"])
+            assert d == {CONN % "connect_failed": sent, CONN % "connect_rate_limited": codes.count(508)}, d
+            time.sleep(1.2)  # about 10 tokens back
+            for sock in closed[:5]:
+                expect_error(c.connect(sock.getsockname()), 447, "a Connect after the refill")
+            assert c.refresh().is_success
+    finally:
+        for sock in closed:
+            sock.close()
+    s.assert_alive()
+
+
 # --- hostile clients ---------------------------------------------------------------------------
 
 def test_connection_bind_flood_random_ids(server, peer):
@@ -932,7 +972,8 @@ def test_metrics(server):
             want = {CONN % "connected": 1, CONN % "accepted": 1, CONN % "bound": 2,
                     CONN % "connect_failed": 1, CONN % "refused_no_permission": 1,
                     CONN % "bind_failed": 2, CONN % "refused_quota": 0,
-                    CONN % "bind_timeout": 0, BYTES % "to_peer": size + 2000,
+                    CONN % "bind_timeout": 0, CONN % "connect_rate_limited": 0,
+                    BYTES % "to_peer": size + 2000,
                     BYTES % "from_peer": size + 1000, OPEN: 2}
             if not wait_for(lambda: metric_deltas(server, m0, want) == want):
                 got = metric_deltas(server, m0, want)
