@@ -55,6 +55,8 @@ WebRooms::Peer WebRooms::leave(const std::string& name, Peer peer) noexcept {
   const auto it = rooms_.find(name);
   if (it == rooms_.end()) return nullptr;
   Room& room = it->second;
+  // Not in it (as a socket refused by a full room): the others are not told it left.
+  if (peer == nullptr || (room.a != peer && room.b != peer)) return nullptr;
   if (room.a == peer) room.a = nullptr;
   if (room.b == peer) room.b = nullptr;
   Peer stays = room.a ? room.a : room.b;

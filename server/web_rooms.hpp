@@ -34,7 +34,8 @@ class WebRooms {
   Join join(const std::string& name, Peer peer);
   /// The other peer in `peer`'s room, or null.
   Peer other(const std::string& name, Peer peer) const noexcept;
-  /// Takes `peer` out; a room left empty is gone. Returns the peer that stays, or null.
+  /// Takes `peer` out; a room left empty is gone. Returns the peer that stays, or null (also
+  /// when `peer` was not in the room: then nothing changes).
   Peer leave(const std::string& name, Peer peer) noexcept;
   std::size_t rooms() const noexcept { return rooms_.size(); }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "auth/rest_credential.hpp"
+#include "fuzz_http.hpp"
 #include "fuzz_targets.hpp"
 #include "protocol/result.hpp"
 #include "server/admin_http.hpp"
@@ -72,18 +73,7 @@ server::AdminHooks make_hooks(bool with_secret, bool ready, bool shards_answer) 
 bool parse_request(const std::uint8_t* data, std::size_t size, AdminRequest& out) {
   server::AdminParser parser;
   server::limit_admin_parser(parser);
-  parser.eager(true);
-  boost::beast::error_code ec;
-  std::size_t used = 0;
-  while (!parser.is_done() && used < size) {
-    const std::size_t n = parser.put(boost::asio::buffer(data + used, size - used), ec);
-    used += n;
-    if (ec == http::error::need_more && n == 0) return false;  // truncated request
-    if (ec && ec != http::error::need_more) return false;
-  }
-  if (!parser.is_done()) return false;
-  out = parser.release();
-  return true;
+  return parse_one_request(data, size, parser, out);
 }
 
 // The key the request carries, found independently of the handler's own code.

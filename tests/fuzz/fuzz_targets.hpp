@@ -26,6 +26,9 @@ int check_rest_username(const std::uint8_t* data, std::size_t size);
 int check_redis_reply(const std::uint8_t* data, std::size_t size);
 /// fuzz_admin_http: raw HTTP request bytes -> Beast parser -> handle_admin_request.
 int check_admin_http(const std::uint8_t* data, std::size_t size);
+/// fuzz_web: raw HTTP request bytes -> Beast parser -> handle_web_request; or a signalling
+/// message, room name and WebRooms program (server/web_rooms.hpp).
+int check_web(const std::uint8_t* data, std::size_t size);
 /// fuzz_dispatcher: a program of client and peer operations against a real shard.
 int check_dispatcher(const std::uint8_t* data, std::size_t size);
 

@@ -203,6 +203,102 @@ ADMIN = {
     "sessions_kick_no_key": http(7, b"DELETE /api/v1/allocations?user=alice HTTP/1.1\r\n\r\n"),
     "sessions_put": http(7, b"PUT /api/v1/allocations HTTP/1.1\r\nContent-Length: 0\r\n\r\n"),
 }
+# fuzz_web: byte 0 bit 0 web.demo, bit 1 a secret, bit 2 credential budget spent, bit 3
+# credential URIs configured; bit 7: signalling (message, room name, WebRooms program).
+DEMO, SECRET, SPENT, URIS, SIGNAL = 1, 2, 4, 8, 0x80
+UPGRADE = (b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
+
+
+def get(path, setup=DEMO | SECRET, method=b"GET", headers=b"Host: 127.0.0.1:8080\r\n", version=b"1.1",
+        body=b""):
+    return (bytes([setup]) + method + b" " + path + b" HTTP/" + version + b"\r\n" + headers + b"\r\n"
+            + body)
+
+
+def ws(target, headers=b""):
+    return get(target, headers=b"Host: 127.0.0.1:8080\r\n" + UPGRADE + headers)
+
+
+def rooms_program(ops):
+    return bytes([SIGNAL]) + b"".join(bytes(op) for op in ops)
+
+
+WEB = {
+    "page_root": get(b"/"),
+    "page_call_room": get(b"/call?room=abc"),
+    "page_ice": get(b"/ice"),
+    "file_call_js": get(b"/call.js"),
+    "file_ice_js": get(b"/ice.js"),
+    "file_common_js": get(b"/common.js"),
+    "file_css": get(b"/web.css"),
+    "file_index_html": get(b"/index.html"),
+    "head_call": get(b"/call", method=b"HEAD"),
+    "http10_keep_alive": get(b"/ice", version=b"1.0", headers=b"Connection: keep-alive\r\n"),
+    "connection_close": get(b"/", headers=b"Host: x\r\nConnection: close\r\n"),
+    "query_strings": get(b"/?a=b&c&d=%zz&e=%00"),
+    "demo_off_root": get(b"/", setup=SECRET),
+    "demo_off_credentials": get(b"/credentials", setup=SECRET),
+    "credentials": get(b"/credentials"),
+    "credentials_uris": get(b"/credentials", setup=DEMO | SECRET | URIS),
+    "credentials_spent": get(b"/credentials", setup=DEMO | SECRET | SPENT),
+    "credentials_no_secret": get(b"/credentials", setup=DEMO),
+    "credentials_post": get(b"/credentials", method=b"POST", headers=b"Content-Length: 2\r\n", body=b"{}"),
+    "credentials_query": get(b"/credentials?username=admin&ttl=999999"),
+    "ws_upgrade": ws(b"/ws?room=abc"),
+    "ws_same_origin": ws(b"/ws?room=abc-_1", b"Origin: http://127.0.0.1:8080\r\n"),
+    "ws_other_origin": ws(b"/ws?room=abc", b"Origin: https://evil.example\r\n"),
+    "ws_origin_null": ws(b"/ws?room=abc", b"Origin: null\r\n"),
+    "ws_no_upgrade": get(b"/ws?room=abc"),
+    "ws_no_room": ws(b"/ws"),
+    "ws_two_rooms": ws(b"/ws?room=a&room=b"),
+    "ws_bad_room": ws(b"/ws?room=a.b%2e%2e"),
+    "ws_long_room": ws(b"/ws?room=" + b"x" * 65),
+    "ws_post": ws(b"/ws?room=abc")[:1] + b"POST" + ws(b"/ws?room=abc")[4:],
+    "traversal_dotdot": get(b"/../call.js"),
+    "traversal_encoded": get(b"/%2e%2e/call.js"),
+    "traversal_inner": get(b"/a/../call.js"),
+    "traversal_dot": get(b"/./call.js"),
+    "traversal_double_slash": get(b"//call.js"),
+    "traversal_backslash": get(b"/..\\..\\etc\\passwd"),
+    "traversal_etc_passwd": get(b"/etc/passwd"),
+    "traversal_source_path": get(b"/server/web/call.js"),
+    "traversal_nul": get(b"/call.js%00.html"),
+    "traversal_query": get(b"/call.js?../../etc/passwd"),
+    "trailing_slash": get(b"/call.js/"),
+    "upper_case": get(b"/CALL.JS"),
+    "absolute_form": get(b"http://127.0.0.1:8080/call.js"),
+    "asterisk_options": get(b"*", method=b"OPTIONS"),
+    "connect": get(b"127.0.0.1:443", method=b"CONNECT"),
+    "bad_method_post": get(b"/", method=b"POST", headers=b"Content-Length: 3\r\n", body=b"abc"),
+    "bad_method_delete": get(b"/call", method=b"DELETE"),
+    "bad_method_put": get(b"/web.css", method=b"PUT"),
+    "bad_method_custom": get(b"/", method=b"BREW"),
+    "oversize_header": get(b"/", headers=b"X-Pad: " + b"a" * 9000 + b"\r\n"),
+    "oversize_target": get(b"/" + b"a" * 9000),
+    "oversize_body": get(b"/", headers=b"Content-Length: 2000\r\n", body=b"x" * 2000),
+    "many_headers": get(b"/", headers=b"".join(b"X-H%d: v\r\n" % i for i in range(300))),
+    "chunked_body": get(b"/", headers=b"Transfer-Encoding: chunked\r\n", body=b"3\r\nabc\r\n0\r\n\r\n"),
+    "http_version_9": get(b"/", version=b"9.9"),
+    "signal_offer": bytes([SIGNAL]) + b'{"type":"offer","sdp":"v=0\\r\\n"}',
+    "signal_candidate": bytes([SIGNAL]) + b'{"type":"candidate","candidate":{"candidate":"c"}}',
+    "signal_bye": bytes([SIGNAL]) + b'{"type":"bye"}',
+    "signal_unknown_type": bytes([SIGNAL]) + b'{"type":"hello"}',
+    "signal_type_not_string": bytes([SIGNAL]) + b'{"type":1}',
+    "signal_array": bytes([SIGNAL]) + b'["offer"]',
+    "signal_deep": bytes([SIGNAL]) + b'{"type":"offer","x":' + b"[" * 100 + b"]" * 100 + b"}",
+    "signal_bad_utf8": bytes([SIGNAL]) + b'{"type":"offer","sdp":"\xff\xfe"}',
+    "signal_duplicate_type": bytes([SIGNAL]) + b'{"type":"hello","type":"offer"}',
+    "signal_trailing": bytes([SIGNAL]) + b'{"type":"bye"} {}',
+    "room_name": bytes([SIGNAL]) + b"abc-_XYZ09",
+    "rooms_two_and_third": rooms_program([(0, 1, 1), (0, 1, 2), (0, 1, 3), (2, 1, 1), (1, 1, 3),
+                                          (1, 1, 1), (2, 1, 2), (1, 1, 2), (0, 1, 3)]),
+    # F10: the third peer, refused by a full room, leaves it: nobody is told "peer-left".
+    "regress_stranger_leaves_full_room": rooms_program([(0, 1, 1), (0, 1, 2), (0, 1, 3), (1, 1, 3),
+                                                        (2, 1, 1)]),
+    "rooms_too_many": rooms_program([(0, r, r) for r in range(130)] + [(1, 5, 5), (0, 129, 200)]),
+}
+
 
 # fuzz_dispatcher programs: op byte = client << 4 | opcode (0 allocate, 1 bad allocate,
 # 2 permission T, 3 channel-bind CH T, 4 send T LEN.., 5 channel-data CH LEN.., 6 refresh Z,
@@ -239,6 +335,7 @@ def main_tree():
         (REPO / "packaging" / "turnd.yaml").read_bytes())
     write_dir("rest_username", REST)
     write_dir("admin_http", ADMIN)
+    write_dir("web", WEB)
     write_dir("dispatcher", DISPATCHER)
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang and runs each for SECONDS; exits non-zero on a crash.
 #   tests/fuzz/run_fuzz.sh BUILD_DIR SECONDS [TARGET ...]
-# TARGET: message framing config rest_username redis_reply admin_http dispatcher (default: the
+# TARGET: message framing config rest_username redis_reply admin_http web dispatcher (default: the
 # first two; the others need the full tree, not the protocol-only fallback).
 # BUILD_DIR is a clang build with TURND_FUZZ=ON; it is configured if it has no build.ninja yet.
 # When the full tree does not configure (parts of it in progress), the protocol-only project in

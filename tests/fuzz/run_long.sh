@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A long fuzzing run of one target, keeping what it grows:
 #   tests/fuzz/run_long.sh TARGET HOURS [BUILD_DIR]
-# TARGET as for run_fuzz.sh (message framing config rest_username redis_reply admin_http
+# TARGET as for run_fuzz.sh (message framing config rest_username redis_reply admin_http web
 # dispatcher). BUILD_DIR (default build-fuzz-long beside the sources) is a clang TURND_FUZZ=ON
 # build, configured if needed. The grown corpus is kept in BUILD_DIR/fuzz-work/TARGET and crash
 # inputs in BUILD_DIR/fuzz-artifacts/. Afterwards, fold new coverage into the committed corpus

@@ -250,6 +250,8 @@ TEST(WebRooms, TwoPeersPerRoom) {
   EXPECT_EQ(rooms.other("r", &b), &a);
   EXPECT_EQ(rooms.join("r", &c), WebRooms::Join::Full);
   EXPECT_EQ(rooms.other("r", &c), nullptr);
+  EXPECT_EQ(rooms.leave("r", &c), nullptr);  // F10: refused, so nobody is told it left
+  EXPECT_EQ(rooms.other("r", &a), &b);
   EXPECT_EQ(rooms.leave("r", &a), &b);
   EXPECT_EQ(rooms.join("r", &c), WebRooms::Join::Second);
   EXPECT_EQ(rooms.other("r", &b), &c);
