@@ -265,6 +265,7 @@ std::string render_metrics(std::span<const ShardCounters* const> shards, const P
     family(out, "turnd_redis_up", "gauge", "1 when the Redis credential store is reachable.");
     out += fmt::format("turnd_redis_up {}\n", g.redis_up);
   }
+  if (g.web) render_web_metrics(out, *g.web);
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include "server/metrics.hpp"
 #include "server/services.hpp"
+#include "server/web_metrics.hpp"
 
 namespace turnd::server {
 
@@ -20,6 +21,7 @@ struct ProcessGauges {
   bool draining = false;
   std::int64_t tls_certificate_expiry = 0;  // Unix time; 0 = no TLS
   std::uint64_t tls_reloads_applied = 0, tls_reloads_failed = 0;
+  const WebCounters* web = nullptr;  // the web listener's, when it is on
 };
 
 std::string render_metrics(std::span<const ShardCounters* const> shards, const ProcessGauges& g);

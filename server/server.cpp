@@ -70,6 +70,7 @@ std::string Server::metrics() const {
     g.tls_reloads_applied = certificates_->reloads_applied();
     g.tls_reloads_failed = certificates_->reloads_failed();
   }
+  if (web_) g.web = &web_->counters();
   return render_metrics(counters, g);
 }
 

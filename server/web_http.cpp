@@ -51,14 +51,18 @@ constexpr std::uint16_t kCloseIdle = 4008;
 // time), woken through `wake_`.
 class SignalPeer {
  public:
-  explicit SignalPeer(const asio::any_io_executor& ex) : wake_(ex) {}
+  /// `slow` counts the sockets closed for not reading fast enough.
+  SignalPeer(const asio::any_io_executor& ex, io::Counter& slow) : wake_(ex), slow_(&slow) {}
   virtual ~SignalPeer() = default;
 
   /// Queues `text` for the socket; a reader that lets more than `max_queued` bytes pile up
   /// is closed instead.
   void send(std::string text, std::size_t max_queued) {
     if (close_ || done_) return;
-    if (queued_ + text.size() > max_queued) return close(kCloseTooSlow, "not reading fast enough");
+    if (queued_ + text.size() > max_queued) {
+      ++*slow_;
+      return close(kCloseTooSlow, "not reading fast enough");
+    }
     queued_ += text.size();
     outbox_.push_back(std::move(text));
     wake_.cancel();
@@ -80,6 +84,7 @@ class SignalPeer {
   std::size_t queued_ = 0;
   std::optional<websocket::close_reason> close_;
   asio::steady_timer wake_;
+  io::Counter* slow_;
   bool done_ = false;
 
  public:
@@ -91,8 +96,8 @@ namespace {
 template <class Stream>
 class SignalSession final : public SignalPeer {
  public:
-  explicit SignalSession(Stream&& stream)
-      : SignalPeer(stream.get_executor()), ws(std::move(stream)) {}
+  SignalSession(Stream&& stream, io::Counter& slow)
+      : SignalPeer(stream.get_executor(), slow), ws(std::move(stream)) {}
   websocket::stream<Stream> ws;
 
   // Writes what is queued, closes when asked, and closes an idle socket: until the reader
@@ -119,6 +124,18 @@ class SignalSession final : public SignalPeer {
     }
   }
 };
+
+// Why a request could not be read, when that is the client's doing and not just a close.
+void count_read_error(const boost::system::error_code& ec, WebCounters& counters) {
+  if (ec == http::error::header_limit || ec == http::error::body_limit ||
+      ec == http::error::buffer_overflow)
+    counters.refuse(WebRefusal::OversizeRequest);
+  else if (ec == beast::error::timeout)
+    counters.refuse(WebRefusal::RequestTimeout);
+  else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+           ec != http::error::end_of_stream && ec != http::error::partial_message)
+    counters.refuse(WebRefusal::BadRequest);
+}
 
 std::string joined_message(int peers) {
   return R"({"type":"joined","peers":)" + std::to_string(peers) + "}";
@@ -175,19 +192,36 @@ asio::awaitable<void> WebHttp::accept_loop() {
 WebAnswer WebHttp::answer(const WebRequest& req, const protocol::IpAddress& source) {
   const auto now = Clock::now();
   if (!requests_.take(source, now)) {
+    counters_.refuse(WebRefusal::RequestRate);
     WebAnswer a{web_error(http::status::too_many_requests, req,
                           "too many requests from this address, slow down"),
                 {}};
     a.response.keep_alive(false);
+    count_answer(req, a);
     return a;
   }
-  const WebHooks hooks{credentials_, [&] { return credential_budget_.take(source, now); }};
+  const WebHooks hooks{credentials_, [&] {
+                         if (credential_budget_.take(source, now)) return true;
+                         counters_.refuse(WebRefusal::CredentialRate);
+                         return false;
+                       }};
   WebAnswer a = handle_web_request(req, *config_, hooks, std::chrono::system_clock::now());
-  if (!a.websocket_room.empty() && signal_sockets_ >= limits_.signal_sockets)
+  if (!a.websocket_room.empty() && signal_sockets_ >= limits_.signal_sockets) {
+    counters_.refuse(WebRefusal::SignalSockets);
     a = {web_error(http::status::service_unavailable, req,
                    "too many signalling sockets open, try again later"),
          {}};
+  }
+  count_answer(req, a);
   return a;
+}
+
+void WebHttp::count_answer(const WebRequest& req, const WebAnswer& a) {
+  const unsigned status = a.websocket_room.empty() ? a.response.result_int() : 101;
+  counters_.request(req.target(), status);
+  const WebPath path = web_path_of(req.target());
+  if (status == 403 && path == WebPath::WebSocket) counters_.refuse(WebRefusal::BadOrigin);
+  if (status == 200 && path == WebPath::Credentials) ++counters_.credentials_minted;
 }
 
 // One connection: TLS handshake when HTTPS, then requests until the client stops, a deadline
@@ -197,7 +231,11 @@ asio::awaitable<void> WebHttp::serve(tcp::socket socket) {
   const auto ep = socket.remote_endpoint(ec);
   if (ec || stopped_) co_return;
   const protocol::IpAddress source = io::from_tcp_endpoint(ep).ip;
-  if (!connections_.acquire(source)) co_return;  // the socket closes here
+  if (!connections_.acquire(source)) {  // the socket closes here
+    counters_.refuse(connections_.full() ? WebRefusal::Total : WebRefusal::PerSource);
+    co_return;
+  }
+  WebCounters::set(counters_.connections, connections_.open());
   beast::tcp_stream tcp{std::move(socket)};
   if (!https_) {
     open_.insert(&tcp);
@@ -217,6 +255,7 @@ asio::awaitable<void> WebHttp::serve(tcp::socket socket) {
     open_.erase(lowest);
   }
   connections_.release(source);
+  WebCounters::set(counters_.connections, connections_.open());
 }
 
 template <class Stream>
@@ -228,7 +267,10 @@ asio::awaitable<void> WebHttp::serve_http(Stream& stream, const protocol::IpAddr
     WebParser parser;
     limit_web_parser(parser);
     co_await http::async_read(stream, buffer, parser, redirect(ec));
-    if (ec) break;
+    if (ec) {
+      count_read_error(ec, counters_);
+      break;
+    }
     WebRequest req = parser.release();
     WebAnswer a = answer(req, source);
     if (!a.websocket_room.empty()) {
@@ -245,7 +287,8 @@ asio::awaitable<void> WebHttp::serve_http(Stream& stream, const protocol::IpAddr
 template <class Stream>
 asio::awaitable<void> WebHttp::serve_signal(Stream stream, WebRequest req, std::string room) {
   boost::system::error_code ec;
-  auto s = std::make_shared<SignalSession<Stream>>(std::move(stream));
+  auto s = std::make_shared<SignalSession<Stream>>(
+      std::move(stream), counters_.refused[static_cast<std::size_t>(WebRefusal::SlowReader)]);
   SignalPeer* const self = s.get();  // what the rooms hold
   const auto peer_of = [](WebRooms::Peer p) {
     return static_cast<SignalPeer*>(const_cast<void*>(p));
@@ -255,6 +298,7 @@ asio::awaitable<void> WebHttp::serve_signal(Stream stream, WebRequest req, std::
   open_.insert(lowest);
   peers_.insert(self);
   ++signal_sockets_;
+  WebCounters::set(counters_.websockets, signal_sockets_);
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = limits_.request_deadline;
   timeouts.idle_timeout = std::chrono::seconds{60};  // pinged at 30 s: a gone browser is seen
@@ -270,6 +314,7 @@ asio::awaitable<void> WebHttp::serve_signal(Stream stream, WebRequest req, std::
     if (!std::exchange(joined, false)) return;
     if (auto* other = peer_of(rooms_.leave(room, self)))
       other->send(R"({"type":"peer-left"})", limits_.queued_bytes);
+    count_rooms();
   };
   const auto close = [&](std::uint16_t code, std::string_view reason) {
     leave();
@@ -290,29 +335,35 @@ asio::awaitable<void> WebHttp::serve_signal(Stream stream, WebRequest req, std::
           other->send(R"({"type":"peer-joined"})", limits_.queued_bytes);
         break;
       case WebRooms::Join::Full:
+        counters_.refuse(WebRefusal::RoomFull);
         s->close(kCloseRoomFull, "room is full: two peers are in it already");
         break;
       case WebRooms::Join::TooManyRooms:
+        counters_.refuse(WebRefusal::TooManyRooms);
         s->close(static_cast<std::uint16_t>(websocket::close_code::try_again_later),
                  "too many rooms open, try again later");
         break;
     }
+    count_rooms();
     TokenBucket budget{limits_.messages_burst, limits_.messages_per_second, Clock::now()};
     beast::flat_buffer buffer;
     for (;;) {
       buffer.clear();
       co_await s->ws.async_read(buffer, redirect(ec));
+      if (ec == websocket::error::message_too_big) counters_.refuse(WebRefusal::OversizeMessage);
       if (ec) break;               // closed, too big (Beast closes with 1009), or stop()
       if (s->closing()) continue;  // read on until the close handshake ends
       const auto now = Clock::now();
       s->last_message = now;
       if (!budget.take(now)) {
+        counters_.refuse(WebRefusal::MessageRate);
         close(kCloseTooManyMessages, "too many messages");
         continue;
       }
       std::string text = beast::buffers_to_string(buffer.data());
       if (auto bad = s->ws.got_text() ? check_signal_message(text) : "binary message";
           !bad.empty()) {
+        counters_.refuse(WebRefusal::BadMessage);
         close(kCloseBadMessage, bad);
         continue;
       }
@@ -325,6 +376,7 @@ asio::awaitable<void> WebHttp::serve_signal(Stream stream, WebRequest req, std::
   peers_.erase(self);
   open_.erase(lowest);
   --signal_sockets_;
+  WebCounters::set(counters_.websockets, signal_sockets_);
 }
 
 }  // namespace turnd::server

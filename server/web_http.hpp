@@ -22,6 +22,7 @@
 #include "auth/credential_store.hpp"
 #include "config/config.hpp"
 #include "server/io/tls/tls_context.hpp"
+#include "server/web_metrics.hpp"
 #include "server/web_rate.hpp"
 #include "server/web_request.hpp"
 #include "server/web_rooms.hpp"
@@ -60,6 +61,8 @@ class WebHttp {
   boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
   /// A reload's config (REST separator, credential URIs). The caller keeps it alive.
   void set_config(const config::Config& config) noexcept { config_ = &config; }
+  /// What /metrics shows of this listener (written on the control thread, read by a scrape).
+  const WebCounters& counters() const noexcept { return counters_; }
 
  private:
   friend class SignalPeer;
@@ -70,6 +73,8 @@ class WebHttp {
   template <class Stream>
   boost::asio::awaitable<void> serve_signal(Stream stream, WebRequest req, std::string room);
   WebAnswer answer(const WebRequest& req, const protocol::IpAddress& source);
+  void count_answer(const WebRequest& req, const WebAnswer& a);
+  void count_rooms() noexcept { WebCounters::set(counters_.rooms, std::int64_t(rooms_.rooms())); }
 
   boost::asio::ip::tcp::acceptor acceptor_;
   const config::Config* config_;
@@ -84,6 +89,7 @@ class WebHttp {
   std::unordered_set<boost::beast::tcp_stream*> open_;  // closed by stop()
   std::unordered_set<SignalPeer*> peers_;
   bool stopped_ = false;
+  WebCounters counters_;
 };
 
 }  // namespace turnd::server

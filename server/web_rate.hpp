@@ -59,6 +59,8 @@ class SourceConnections {
     if (--it->second == 0) by_source_.erase(it);
   }
   unsigned open() const noexcept { return total_; }
+  /// Whether the total limit refuses the next connection (else acquire's false is per source).
+  bool full() const noexcept { return total_ >= total_limit_; }
 
  private:
   unsigned per_source_, total_limit_, total_ = 0;

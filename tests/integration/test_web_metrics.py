@@ -1,0 +1,182 @@
+"""The web listener's /metrics (on the admin listener): turnd_web_requests_total{path,status}
+with a bounded label set, turnd_web_refused_total{reason}, turnd_web_credentials_minted_total
+and the gauges turnd_web_connections, turnd_web_websockets and turnd_web_rooms. Each test
+asserts the deltas its own requests make, on a server of its own (test_web.py's server has
+spent its /credentials budget). turnd only."""
+
+import socket
+import time
+
+import pytest
+
+import _paths  # noqa: F401
+import admin_metrics
+import procs
+from conftest import SERVER_KIND, stop_server
+from test_web import SECRET, Ws, get, room_pair, start_web
+
+pytestmark = pytest.mark.skipif(SERVER_KIND != "turnd", reason="turnd's web listener")
+
+PATHS = {"page", "file", "credentials", "ws", "other"}
+STATUSES = {"101", "200", "400", "403", "404", "405", "426", "429", "503", "other"}
+
+
+@pytest.fixture(scope="module")
+def web(threads):
+    admin = procs.free_port("tcp")
+    s = start_web(threads, secrets=[SECRET], more_args=["--admin-listen", f"127.0.0.1:{admin}"])
+    s.admin_port = admin
+    yield s
+    stop_server(s)
+
+
+def scrape(server):
+    return admin_metrics.scrape(server.admin_port)
+
+
+def requests(path, status):
+    return f'turnd_web_requests_total{{path="{path}",status="{status}"}}'
+
+
+def refused(reason):
+    return f'turnd_web_refused_total{{reason="{reason}"}}'
+
+
+def delta(before, after, key):
+    return after.get(key, 0) - before.get(key, 0)
+
+
+def wait_for(server, key, value, timeout=5):
+    """Scrapes until `key` is `value` (a gauge going down after a close is seen by the server
+    a moment later); returns the last scrape."""
+    deadline = time.monotonic() + timeout
+    while True:
+        m = scrape(server)
+        if m.get(key) == value or time.monotonic() > deadline:
+            return m
+        time.sleep(0.05)
+
+
+def test_families_are_there_from_the_start(web):
+    m = scrape(web)
+    for key in ["turnd_web_credentials_minted_total", "turnd_web_connections",
+                "turnd_web_websockets", "turnd_web_rooms", refused("per_source"),
+                refused("room_full"), refused("oversize_message"), refused("bad_origin")]:
+        assert key in m, key
+
+
+def test_pages_and_unknown_paths(web):
+    before = scrape(web)
+    assert get(web.web_port, "/call")[0] == 200
+    assert get(web.web_port, "/call.js")[0] == 200
+    for path in ["/nope", "/../etc/passwd", "/x?y=z"]:
+        assert get(web.web_port, path)[0] == 404
+    assert get(web.web_port, "/call", method="POST")[0] == 405
+    after = scrape(web)
+    assert delta(before, after, requests("page", "200")) == 1
+    assert delta(before, after, requests("file", "200")) == 1
+    assert delta(before, after, requests("other", "404")) == 3
+    assert delta(before, after, requests("page", "405")) == 1
+
+
+def test_unknown_paths_add_no_series(web):
+    for i in range(20):
+        assert get(web.web_port, f"/random-{i}-{time.monotonic_ns()}?q={i}")[0] == 404
+    with socket.create_connection(("127.0.0.1", web.web_port), timeout=5) as s:
+        s.sendall(b"GET /\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.recv(4096)
+    m = scrape(web)
+    series = [k for k in m if k.startswith("turnd_web_requests_total{")]
+    assert series and len(series) <= len(PATHS) * len(STATUSES), series
+    for key in series:
+        labels = dict(kv.split("=") for kv in key[key.index("{") + 1:-1].split(","))
+        assert labels["path"].strip('"') in PATHS and labels["status"].strip('"') in STATUSES, key
+
+
+def test_credentials_minted(web):
+    before = scrape(web)
+    assert get(web.web_port, "/credentials")[0] == 200
+    assert get(web.web_port, "/credentials", method="POST")[0] == 405
+    after = scrape(web)
+    assert delta(before, after, "turnd_web_credentials_minted_total") == 1
+    assert delta(before, after, requests("credentials", "200")) == 1
+    assert delta(before, after, requests("credentials", "405")) == 1
+
+
+def test_third_peer_and_gauges_up_and_down(web):
+    before = scrape(web)
+    assert before["turnd_web_websockets"] == 0 and before["turnd_web_rooms"] == 0
+    with room_pair(web.web_port, "metrics-full") as (a, b):
+        c = Ws(web.web_port, "/ws?room=metrics-full")
+        assert c.recv_close()[0] == 4001
+        c.close()
+        during = scrape(web)
+        assert during["turnd_web_websockets"] >= 2
+        assert during["turnd_web_rooms"] == 1
+        assert during["turnd_web_connections"] >= 2
+        assert delta(before, during, refused("room_full")) == 1
+        assert delta(before, during, requests("ws", "101")) == 3
+    after = wait_for(web, "turnd_web_websockets", 0)
+    assert after["turnd_web_websockets"] == 0
+    after = wait_for(web, "turnd_web_connections", 0)
+    assert after["turnd_web_connections"] == 0 and after["turnd_web_rooms"] == 0
+
+
+def test_connections_gauge_and_per_source_refusal(web):
+    before = scrape(web)
+    held = []
+    try:
+        for _ in range(16):  # WebLimits::connections_per_source
+            held.append(socket.create_connection(("127.0.0.1", web.web_port), timeout=5))
+        during = wait_for(web, "turnd_web_connections", 16)
+        assert during["turnd_web_connections"] == 16
+        extra = socket.create_connection(("127.0.0.1", web.web_port), timeout=5)
+        try:
+            assert extra.recv(100) == b""  # closed without an answer
+        except ConnectionResetError:
+            pass
+        extra.close()
+        during = scrape(web)
+        assert delta(before, during, refused("per_source")) == 1
+        assert delta(before, during, refused("total")) == 0
+    finally:
+        for s in held:
+            s.close()
+    assert wait_for(web, "turnd_web_connections", 0)["turnd_web_connections"] == 0
+
+
+@pytest.mark.parametrize("message,reason", [
+    ('{"type":"offer","sdp":"' + "a" * (17 * 1024) + '"}', "oversize_message"),
+    ('{"type":"hello"}', "bad_message")])
+def test_refused_messages(web, message, reason):
+    before = scrape(web)
+    with room_pair(web.web_port, f"metrics-{reason}") as (a, b):
+        a.send(message)
+        a.recv_close()
+        assert b.recv_json() == {"type": "peer-left"}
+    after = scrape(web)
+    assert delta(before, after, refused(reason)) == 1
+
+
+def test_bad_origin_and_oversize_request(web):
+    before = scrape(web)
+    ws = Ws(web.web_port, "/ws?room=origin", origin="https://evil.example")
+    assert ws.status == 403
+    ws.close()
+    with socket.create_connection(("127.0.0.1", web.web_port), timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 10000 + b"\r\n\r\n")
+        try:
+            assert b"200 OK" not in s.recv(4096)
+        except ConnectionResetError:
+            pass
+    with socket.create_connection(("127.0.0.1", web.web_port), timeout=5) as s:
+        s.sendall(b"\x16\x03\x01\x00\x05hello\r\n\r\n")  # TLS on the plain HTTP port
+        try:
+            s.recv(4096)
+        except ConnectionResetError:
+            pass
+    after = wait_for(web, "turnd_web_connections", 0)
+    assert delta(before, after, refused("bad_origin")) == 1
+    assert delta(before, after, requests("ws", "403")) == 1
+    assert delta(before, after, refused("oversize_request")) == 1
+    assert delta(before, after, refused("bad_request")) == 1
