@@ -42,6 +42,7 @@ enum class WebRefusal : std::uint8_t {
   SlowReader,       // a WebSocket that let too much pile up unread
 };
 inline constexpr std::size_t kWebRefusals = 15;
+static_assert(static_cast<std::size_t>(WebRefusal::SlowReader) + 1 == kWebRefusals);
 
 /// The path label of a request target (origin-form, matched undecoded like the handler).
 WebPath web_path_of(std::string_view target) noexcept;
