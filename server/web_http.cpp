@@ -126,11 +126,13 @@ class SignalSession final : public SignalPeer {
 };
 
 // Why a request could not be read, when that is the client's doing and not just a close.
-void count_read_error(const boost::system::error_code& ec, WebCounters& counters) {
+// `started`: some of it came (a keep-alive connection that goes quiet between requests and
+// times out is no refusal; one that stops halfway through a request is).
+void count_read_error(const boost::system::error_code& ec, bool started, WebCounters& counters) {
   if (ec == http::error::header_limit || ec == http::error::body_limit ||
       ec == http::error::buffer_overflow)
     counters.refuse(WebRefusal::OversizeRequest);
-  else if (ec == beast::error::timeout)
+  else if (ec == beast::error::timeout && started)
     counters.refuse(WebRefusal::RequestTimeout);
   else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
            ec != http::error::end_of_stream && ec != http::error::partial_message)
@@ -251,6 +253,7 @@ asio::awaitable<void> WebHttp::serve(tcp::socket socket) {
     open_.insert(lowest);
     lowest->expires_after(limits_.request_deadline);
     co_await stream.async_handshake(asio::ssl::stream_base::server, redirect(ec));
+    if (ec == beast::error::timeout) counters_.refuse(WebRefusal::RequestTimeout);
     if (!ec) co_await serve_http(stream, source);
     open_.erase(lowest);
   }
@@ -268,7 +271,7 @@ asio::awaitable<void> WebHttp::serve_http(Stream& stream, const protocol::IpAddr
     limit_web_parser(parser);
     co_await http::async_read(stream, buffer, parser, redirect(ec));
     if (ec) {
-      count_read_error(ec, counters_);
+      count_read_error(ec, parser.got_some() || buffer.size() > 0, counters_);
       break;
     }
     WebRequest req = parser.release();

@@ -180,3 +180,21 @@ def test_bad_origin_and_oversize_request(web):
     assert delta(before, after, requests("ws", "403")) == 1
     assert delta(before, after, refused("oversize_request")) == 1
     assert delta(before, after, refused("bad_request")) == 1
+
+
+def test_stalled_request_is_a_timeout_an_idle_connection_is_not(web):
+    before = scrape(web)
+    idle = socket.create_connection(("127.0.0.1", web.web_port), timeout=15)
+    stalled = socket.create_connection(("127.0.0.1", web.web_port), timeout=15)
+    try:
+        stalled.sendall(b"GET / HTTP/1.1\r\nHo")  # and nothing more: closed at the 10 s deadline
+        for s in (stalled, idle):
+            try:
+                assert s.recv(100) == b""
+            except ConnectionResetError:
+                pass
+    finally:
+        idle.close()
+        stalled.close()
+    after = wait_for(web, "turnd_web_connections", 0)
+    assert delta(before, after, refused("timeout")) == 1
