@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -19,14 +20,22 @@ tcp::socket adopt(asio::io_context& io, DetachedStream& d) {
   return tcp::socket(io, v6 ? tcp::v6() : tcp::v4(), d.release_fd());
 }
 
-/// A direction's buffer holding `first` at its start. Not zeroed: only the pages the bytes
-/// in flight touch become resident, so an idle or slow pair costs a page or two, not 16 KiB.
-StreamBridge::Buffer preloaded(const std::vector<std::uint8_t>& first) {
+/// Bytes a direction holds for its writer: exactly `first` (nothing allocated when empty).
+StreamBridge::Buffer holding(protocol::ByteSpan first) {
   StreamBridge::Buffer b;
-  b.size = std::max(first.size(), StreamBridge::kBufferSize);
+  if (first.empty()) return b;
+  b.size = first.size();
   b.data.reset(new std::uint8_t[b.size]);
   std::copy(first.begin(), first.end(), b.data.get());
   return b;
+}
+
+/// The chunk just read, on its way to the other side. One per shard thread: both directions of
+/// every bridge of the shard read into it and write it on with no suspension in between, and
+/// what a writer does not take is copied out (holding) before the coroutine waits.
+std::uint8_t* scratch() {
+  thread_local std::array<std::uint8_t, StreamBridge::kBufferSize> bytes;
+  return bytes.data();
 }
 }  // namespace
 
@@ -86,11 +95,9 @@ StreamBridge::StreamBridge(asio::io_context& io, std::unique_ptr<DetachedStream>
       from_peer_(from_peer) {
   // What each direction writes first: the client's bytes read past ConnectionBind, and the
   // ConnectionBind response.
-  to_peer_preloaded_ = client_owner_->leftover.size();
-  to_peer_buf_ = preloaded(client_owner_->leftover);
+  to_peer_held_ = holding(client_owner_->leftover);
   client_owner_->leftover = {};
-  to_client_preloaded_ = first_to_client.size();
-  to_client_buf_ = preloaded(first_to_client);
+  to_client_held_ = holding(first_to_client);
   boost::system::error_code ec;
   client_.socket.non_blocking(true, ec);
   peer_.socket.non_blocking(true, ec);
@@ -106,16 +113,15 @@ void StreamBridge::start(OnClosed on_closed) {
   asio::co_spawn(
       peer_.socket.get_executor(),
       [self]() {
-        return self->pump(self->client_, self->peer_, self->to_peer_buf_, self->to_peer_preloaded_,
-                          true, self->to_peer_, self->totals_.to_peer);
+        return self->pump(self->client_, self->peer_, self->to_peer_held_, true, self->to_peer_,
+                          self->totals_.to_peer);
       },
       asio::detached);
   asio::co_spawn(
       peer_.socket.get_executor(),
       [self]() {
-        return self->pump(self->peer_, self->client_, self->to_client_buf_,
-                          self->to_client_preloaded_, false, self->from_peer_,
-                          self->totals_.from_peer);
+        return self->pump(self->peer_, self->client_, self->to_client_held_, false,
+                          self->from_peer_, self->totals_.from_peer);
       },
       asio::detached);
 }
@@ -128,32 +134,38 @@ asio::awaitable<bool> StreamBridge::wait(Side& side, Side::Io why) {
   co_return !ec;
 }
 
-// One direction: write out what the buffer holds, then read the next chunk, until the source
-// ends (passed on as a FIN) or either side fails (both close).
-asio::awaitable<void> StreamBridge::pump(Side& from, Side& to, Buffer& buffer, std::size_t len,
-                                         bool count_first, Counter& counter, std::uint64_t& total) {
+// One direction, until the source ends (passed on as a FIN) or either side fails (both close):
+// read a chunk into the shard's scratch and write it straight on. Only what the writer does not
+// take at once is copied into `held` (exactly that many bytes), written out while the source
+// is not read, and freed: a pair that keeps up, or is idle, holds no buffer at all.
+asio::awaitable<void> StreamBridge::pump(Side& from, Side& to, Buffer& held, bool count_held,
+                                         Counter& counter, std::uint64_t& total) {
   auto self = shared_from_this();  // alive until both directions are done
-  bool counted = count_first;
+  const auto count = [&](std::size_t n) {
+    counter.add(n);
+    total += n;
+  };
   for (;;) {
-    for (std::size_t off = 0; off < len;) {
-      const auto w = to.write({buffer.data.get() + off, len - off});
-      if (w.status == Side::Io::Ok) {
-        off += w.bytes;
-      } else if ((w.status != Side::Io::WantRead && w.status != Side::Io::WantWrite) ||
-                 !co_await wait(to, w.status) || closed_) {
-        direction_done(true);
-        co_return;
+    if (held.size > 0) {
+      for (std::size_t off = 0; off < held.size;) {
+        const auto w = to.write({held.data.get() + off, held.size - off});
+        if (w.status == Side::Io::Ok) {
+          off += w.bytes;
+        } else if ((w.status != Side::Io::WantRead && w.status != Side::Io::WantWrite) ||
+                   !co_await wait(to, w.status) || closed_) {
+          direction_done(true);
+          co_return;
+        }
       }
+      if (count_held) count(held.size);
+      held = {};
     }
-    if (counted) {
-      counter.add(len);
-      total += len;
-    }
-    counted = true;
-    len = 0;
+    count_held = true;
+    std::uint8_t* chunk = scratch();
+    std::size_t len = 0;
     while (len == 0) {
       if (closed_) co_return;
-      const auto r = from.read({buffer.data.get(), buffer.size});
+      const auto r = from.read({chunk, kBufferSize});
       if (r.status == Side::Io::Ok) {
         len = r.bytes;
       } else if (r.status == Side::Io::End) {
@@ -166,6 +178,20 @@ asio::awaitable<void> StreamBridge::pump(Side& from, Side& to, Buffer& buffer, s
         co_return;
       }
     }
+    std::size_t off = 0;
+    while (off < len) {
+      const auto w = to.write({chunk + off, len - off});
+      if (w.status == Side::Io::Ok) {
+        off += w.bytes;
+      } else if (w.status == Side::Io::WantRead || w.status == Side::Io::WantWrite) {
+        break;  // the rest is held below and written after a wait
+      } else {
+        direction_done(true);
+        co_return;
+      }
+    }
+    count(off);
+    held = holding({chunk + off, len - off});
   }
 }
 

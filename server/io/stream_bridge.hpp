@@ -1,9 +1,11 @@
 // Two TCP connections joined byte for byte (RFC 6062 §5.4: a client data connection, in clear
-// or TLS, and its peer data connection). One fixed buffer per direction; a direction reads
-// only when its buffer is written out, so a side that does not read stops the other from
-// being read (the kernel's buffers hold the rest) instead of growing memory. The end of one
-// direction (FIN) is passed on as a FIN (close_notify over TLS); RFC 6062 §5.5 then wants the
-// other connection closed too, which happens when the other direction ends as well or
+// or TLS, and its peer data connection). A chunk read goes straight on to the other side from
+// the shard's scratch buffer; only what that side does not take at once is held (one chunk at
+// most per direction, freed when written), and a direction reads again only when nothing is
+// held, so a side that does not read stops the other from being read (the kernel's buffers
+// hold the rest) instead of growing memory. A pair that keeps up or is idle holds no buffer. The
+// end of one direction (FIN) is passed on as a FIN (close_notify over TLS); RFC 6062 §5.5 then
+// wants the other connection closed too, which happens when the other direction ends as well or
 // kHalfCloseLinger later (what was in flight the other way gets that long to arrive). An
 // error on either side closes both at once. Owner: its shard's thread.
 #pragma once
@@ -23,7 +25,7 @@ namespace turnd::server::io {
 
 class StreamBridge : public std::enable_shared_from_this<StreamBridge> {
  public:
-  /// Bytes per direction in flight at most.
+  /// Bytes read at once, and held per direction at most.
   static constexpr std::size_t kBufferSize = 16 * 1024;
   /// After one side ended, how long the other direction may still deliver.
   static constexpr std::chrono::seconds kHalfCloseLinger{2};
@@ -48,6 +50,8 @@ class StreamBridge : public std::enable_shared_from_this<StreamBridge> {
   void close() noexcept;
   bool closed() const noexcept { return closed_; }
   const Totals& totals() const noexcept { return totals_; }
+  /// Bytes held for a writer that has not taken them yet, both directions (0 when it keeps up).
+  std::size_t held_bytes() const noexcept { return to_peer_held_.size + to_client_held_.size; }
 
  public:
   /// One side's socket, with its TLS session when it has one.
@@ -70,16 +74,15 @@ class StreamBridge : public std::enable_shared_from_this<StreamBridge> {
   };
 
  private:
-  boost::asio::awaitable<void> pump(Side& from, Side& to, Buffer& buffer, std::size_t preloaded,
-                                    bool count_first, Counter& counter, std::uint64_t& total);
+  boost::asio::awaitable<void> pump(Side& from, Side& to, Buffer& held, bool count_held,
+                                    Counter& counter, std::uint64_t& total);
   static boost::asio::awaitable<bool> wait(Side& side, Side::Io why);
   void direction_done(bool failed) noexcept;
 
   Side client_, peer_;
   boost::asio::steady_timer linger_;
   std::unique_ptr<DetachedStream> client_owner_;  // its limiter slot and addresses
-  Buffer to_peer_buf_, to_client_buf_;
-  std::size_t to_peer_preloaded_ = 0, to_client_preloaded_ = 0;
+  Buffer to_peer_held_, to_client_held_;          // what the writer has not taken yet
   Counter& to_peer_;
   Counter& from_peer_;
   Totals totals_;

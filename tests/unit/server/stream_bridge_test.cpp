@@ -1,14 +1,18 @@
 // io::StreamBridge on real loopback TCP connections: bytes both ways in order, the bytes read
 // past ConnectionBind and the ConnectionBind response delivered first, a FIN passed on as a
-// FIN, a reset closing both sides, and the connection-limit slot given back.
+// FIN, a reset closing both sides, the connection-limit slot given back, and a reader that
+// stalls costing one held chunk at most (none once it keeps up).
 #include "server/io/stream_bridge.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <chrono>
+#include <future>
 #include <numeric>
 #include <thread>
 
@@ -99,6 +103,35 @@ TEST_F(BridgeFixture, RelaysBothWaysInOrderAfterLeftoverAndResponse) {
   });
   // The leftover is client data (counted); the response is not peer data (not counted).
   EXPECT_EQ(to_peer.get(), 4 + up.size());
+  EXPECT_EQ(from_peer.get(), down.size());
+}
+
+TEST_F(BridgeFixture, AStalledReaderCostsOneHeldChunkAtMostAndNoneOnceItKeepsUp) {
+  // Small kernel buffers towards the client, so the bridge meets a full socket quickly.
+  client.near.set_option(tcp::socket::send_buffer_size(65536));
+  client.far.set_option(tcp::socket::receive_buffer_size(65536));
+  start({}, {});
+  const auto down = pattern(2'000'000, 3);
+  const auto held = [&] {
+    std::promise<std::size_t> p;
+    asio::post(io, [&] { p.set_value(bridge->held_bytes()); });
+    return p.get_future().get();
+  };
+  with_loop([&] {
+    std::thread writer{[&] { asio::write(peer.far, asio::buffer(down)); }};
+    std::size_t most = 0;
+    for (int i = 0; i < 20; ++i) {  // the client reads nothing for 200 ms
+      most = std::max(most, held());
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_GT(most, 0u) << "the client's socket never filled: the test proves nothing";
+    EXPECT_LE(most, StreamBridge::kBufferSize);
+    std::vector<std::uint8_t> got(down.size());
+    asio::read(client.far, asio::buffer(got));
+    writer.join();
+    EXPECT_TRUE(got == down);
+    EXPECT_EQ(held(), 0u);
+  });
   EXPECT_EQ(from_peer.get(), down.size());
 }
 
