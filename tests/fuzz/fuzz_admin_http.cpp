@@ -153,11 +153,7 @@ void check_response(const AdminRequest& req, const AdminResponse& res, bool with
     TURND_ASSERT(res.body().find("\"password\"") == std::string::npos);
     return;
   }
-  boost::system::error_code ec;
-  const auto value = boost::json::parse(res.body(), ec);  // validates UTF-8 too
-  TURND_ASSERT(!ec);
-  TURND_ASSERT(value.is_object());
-  const auto& body = value.as_object();
+  const auto body = json_object_of(res.body());
   if (status == 200 && body.contains("allocations")) {
     check_allocations(req, body);
   } else if (status == 200 && body.contains("closed")) {

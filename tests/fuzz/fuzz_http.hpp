@@ -3,8 +3,12 @@
 #pragma once
 
 #include <boost/beast/http.hpp>
+#include <boost/json.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+
+#include "protocol/result.hpp"
 
 namespace turnd::fuzz {
 
@@ -25,6 +29,15 @@ bool parse_one_request(const std::uint8_t* data, std::size_t size, Parser& parse
   if (!parser.is_done()) return false;
   out = parser.release();
   return true;
+}
+
+/// A JSON answer's body, which must parse (that checks its UTF-8 too) as one object.
+inline boost::json::object json_object_of(const std::string& body) {
+  boost::system::error_code ec;
+  auto value = boost::json::parse(body, ec);
+  TURND_ASSERT(!ec);
+  TURND_ASSERT(value.is_object());
+  return std::move(value.as_object());
 }
 
 }  // namespace turnd::fuzz

@@ -180,11 +180,7 @@ void check_answer(const WebRequest& req, const WebAnswer& a, const Setup& s, con
     TURND_ASSERT(res.body().find("\"credential\"") == std::string::npos);
     return;
   }
-  boost::system::error_code ec;
-  const auto value = boost::json::parse(res.body(), ec);  // validates UTF-8 too
-  TURND_ASSERT(!ec);
-  TURND_ASSERT(value.is_object());
-  const auto& body = value.as_object();
+  const auto body = json_object_of(res.body());
   if (status == 200)
     check_credentials(body, s);
   else
