@@ -21,11 +21,16 @@ PATHS = {"page", "file", "credentials", "ws", "other"}
 STATUSES = {"101", "200", "400", "403", "404", "405", "426", "429", "503", "other"}
 
 
-@pytest.fixture(scope="module")
-def web(threads):
+def start_web_with_admin(threads):
     admin = procs.free_port("tcp")
     s = start_web(threads, secrets=[SECRET], more_args=["--admin-listen", f"127.0.0.1:{admin}"])
     s.admin_port = admin
+    return s
+
+
+@pytest.fixture(scope="module")
+def web(threads):
+    s = start_web_with_admin(threads)
     yield s
     stop_server(s)
 
@@ -198,3 +203,50 @@ def test_stalled_request_is_a_timeout_an_idle_connection_is_not(web):
         stalled.close()
     after = wait_for(web, "turnd_web_connections", 0)
     assert delta(before, after, refused("timeout")) == 1
+
+
+def test_message_rate(web):
+    """A /ws socket past its message budget (100 at once, then 20 a second) is closed (4004)
+    and counted as message_rate."""
+    before = scrape(web)
+    with room_pair(web.web_port, "metrics-flood") as (a, b):
+        for _ in range(150):
+            a.send('{"type":"candidate","candidate":{}}')
+        assert a.recv_close()[0] == 4004
+    after = scrape(web)
+    assert delta(before, after, refused("message_rate")) == 1
+
+
+@pytest.fixture
+def fresh_web(threads):
+    """A server of the test's own: the rate tests spend this source's budgets, and pytest may
+    run the module's other tests after them."""
+    s = start_web_with_admin(threads)
+    yield s
+    stop_server(s)
+
+
+def test_credential_rate(fresh_web):
+    """/credentials past 10 a minute per source: 429, counted as credential_rate; only the
+    answered ones count as minted."""
+    web = fresh_web
+    before = scrape(web)
+    statuses = [get(web.web_port, "/credentials")[0] for _ in range(12)]
+    after = scrape(web)
+    assert set(statuses) == {200, 429} and statuses[-1] == 429, statuses
+    assert delta(before, after, "turnd_web_credentials_minted_total") == statuses.count(200)
+    assert delta(before, after, requests("credentials", "429")) == statuses.count(429)
+    assert delta(before, after, refused("credential_rate")) == statuses.count(429)
+
+
+def test_request_rate(fresh_web):
+    """Past 60 requests at once (then 2 a second) from one source: 429, counted as
+    request_rate."""
+    web = fresh_web
+    before = scrape(web)
+    statuses = [get(web.web_port, "/")[0] for _ in range(70)]
+    after = scrape(web)
+    assert statuses.count(429) >= 5, statuses
+    assert set(statuses) == {200, 429}, statuses
+    assert delta(before, after, refused("request_rate")) == statuses.count(429)
+    assert delta(before, after, requests("page", "429")) == statuses.count(429)
