@@ -23,7 +23,6 @@ redis-server is not installed.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import hmac
@@ -41,7 +40,7 @@ sys.path.insert(0, os.path.join(TESTS, "lib"))
 sys.path.insert(0, os.path.join(TESTS, "redis"))
 
 import procs  # noqa: E402  (tests/lib/procs.py)
-from run_with_server import run_command, server_env, stop_server  # noqa: E402
+from run_with_server import parse_launcher_args, run_command, server_env, stop_server  # noqa: E402
 
 SKIP = 77
 REALM = "browser.redis.test"
@@ -95,13 +94,7 @@ def check_entry(entry: dict, want_uri: str, redis_secret: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--timeout", type=float, default=150.0, help="seconds the command may take")
-    ap.add_argument("command", nargs=argparse.REMAINDER)
-    args = ap.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
-        ap.error("a command is needed after --")
+    args, command = parse_launcher_args(argv, __doc__, 150.0)
 
     from redis_proc import REDIS_SERVER, RedisServer  # tests/redis/redis_proc.py
     if not os.access(REDIS_SERVER, os.X_OK):

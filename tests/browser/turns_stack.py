@@ -22,7 +22,6 @@ certutil (Debian libnss3-tools; tools/bootstrap.sh installs it) is missing.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import socket
@@ -36,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 
 import procs  # noqa: E402  (tests/lib/procs.py)
-from run_with_server import run_command, server_env, stop_server  # noqa: E402
+from run_with_server import parse_launcher_args, run_command, server_env, stop_server  # noqa: E402
 
 SKIP = 77
 HOST = "127.0.0.1"
@@ -79,15 +78,11 @@ def wait_ready(tls_port: int, admin_url: str, timeout: float = 10.0) -> None:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--timeout", type=float, default=150.0, help="seconds the command may take")
-    ap.add_argument("--cert-tool", choices=("turnctl", "openssl"), default="turnctl",
-                    help="what makes the certificate (default turnctl cert self-signed)")
-    ap.add_argument("command", nargs=argparse.REMAINDER)
-    args = ap.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
-        ap.error("a command is needed after --")
+    def options(ap):
+        ap.add_argument("--cert-tool", choices=("turnctl", "openssl"), default="turnctl",
+                        help="what makes the certificate (default turnctl cert self-signed)")
+
+    args, command = parse_launcher_args(argv, __doc__, 150.0, options)
     if not shutil.which("certutil"):
         print("SKIP: certutil not installed (apt-get install libnss3-tools)", flush=True)
         return SKIP

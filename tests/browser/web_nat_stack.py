@@ -22,7 +22,6 @@ Environment: TURND_BIN, TURNCTL_BIN, TURN_TEST_LOGDIR (tests/lib/procs.py).
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -34,7 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 
 import netns  # noqa: E402  (tests/lib/netns.py)
 import procs  # noqa: E402  (tests/lib/procs.py)
-from run_with_server import run_command, stop_server  # noqa: E402
+from run_with_server import parse_launcher_args, run_command, stop_server  # noqa: E402
 
 SERVER_IP = netns.SERVER_IPS[0]
 TURN_PORT, TLS_PORT, WEB_PORT = 3478, 5349, 8443
@@ -68,14 +67,9 @@ def make_certificate(directory: str) -> tuple[str, str]:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--nat", choices=sorted(NATS), default="port-restricted")
-    ap.add_argument("--timeout", type=float, default=240.0, help="seconds the command may take")
-    ap.add_argument("command", nargs=argparse.REMAINDER)
-    args = ap.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
-        ap.error("a command is needed after --")
+    args, command = parse_launcher_args(
+        argv, __doc__, 240.0,
+        lambda ap: ap.add_argument("--nat", choices=sorted(NATS), default="port-restricted"))
     why = netns.skip_reason()
     if why is None and not shutil.which("certutil"):
         why = "certutil not installed (apt-get install libnss3-tools)"

@@ -16,7 +16,6 @@ Environment: TURND_BIN, TURN_TEST_LOGDIR (tests/lib/procs.py).
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -27,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 
 import procs  # noqa: E402  (tests/lib/procs.py)
-from run_with_server import run_command, server_env, stop_server  # noqa: E402
+from run_with_server import parse_launcher_args, run_command, server_env, stop_server  # noqa: E402
 
 HOST = "127.0.0.1"
 
@@ -47,13 +46,7 @@ def wait_ready(url: str, timeout: float = 10.0) -> None:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--timeout", type=float, default=200.0, help="seconds the command may take")
-    ap.add_argument("command", nargs=argparse.REMAINDER)
-    args = ap.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
-        ap.error("a command is needed after --")
+    args, command = parse_launcher_args(argv, __doc__, 200.0)
     srv = None
     rc = 1
     try:

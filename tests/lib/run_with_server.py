@@ -20,7 +20,7 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Dict, List
+from typing import Callable, Dict, List, Optional
 
 import procs
 
@@ -76,15 +76,25 @@ def server_env(srv: procs.ServerProcess) -> Dict[str, str]:
     return env
 
 
-def main(argv: List[str]) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--timeout", type=float, default=240.0, help="seconds the command may take")
-    ap.add_argument("--realm", default="interop.test")
+def parse_launcher_args(argv: List[str], doc: str, timeout: float,
+                        add_options: Optional[Callable[[argparse.ArgumentParser], None]] = None):
+    """The command line of a launcher (this one, tests/browser/*_stack.py): its own options,
+    --timeout, then `-- CMD ARGS...`. Returns (options, command)."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--timeout", type=float, default=timeout, help="seconds the command may take")
+    if add_options:
+        add_options(ap)
     ap.add_argument("command", nargs=argparse.REMAINDER)
     args = ap.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         ap.error("a command is needed after --")
+    return args, command
+
+
+def main(argv: List[str]) -> int:
+    args, command = parse_launcher_args(
+        argv, __doc__, 240.0, lambda ap: ap.add_argument("--realm", default="interop.test"))
 
     config = procs.ServerConfig(listen=[(HOST, procs.free_port())], realm=args.realm, threads=2,
                                 secrets=["s3cr3t-" + os.urandom(6).hex()], relay_window=100)
