@@ -3,9 +3,8 @@
 #   tests/fuzz/run_fuzz.sh BUILD_DIR SECONDS [TARGET ...]
 # TARGET: message framing config rest_username redis_reply admin_http web dispatcher (default: the
 # first two; the others need the full tree, not the protocol-only fallback).
-# BUILD_DIR is a clang build with TURND_FUZZ=ON; it is configured if it has no build.ninja yet.
-# When the full tree does not configure (parts of it in progress), the protocol-only project in
-# tests/fuzz/standalone is used instead. The committed corpus is copied to a temporary directory
+# BUILD_DIR is the clang build with TURND_FUZZ=ON that clang_build.sh configures and builds
+# (shared with the asan.* tests' turnd). The committed corpus is copied to a temporary directory
 # so new finds do not pollute it; crash inputs are kept in BUILD_DIR/fuzz-artifacts/.
 # Environment: FUZZ_MAX_LEN (default 4096), FUZZ_ARGS (extra libFuzzer flags), FUZZ_WORK (a
 # directory to keep the grown corpus in, TARGET/ under it, instead of a temporary one; see
@@ -26,23 +25,8 @@ targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=(message framing)
 
 fuzz_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$fuzz_dir/../.." && pwd)
 
-configure() {
-  CC=clang CXX=clang++ cmake -S "$1" -B "$build_dir" -G Ninja -DTURND_FUZZ=ON \
-    -DTURND_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build_dir.configure.log" 2>&1
-}
-
-if [[ ! -f $build_dir/build.ninja ]]; then
-  mkdir -p "$build_dir"
-  if ! configure "$repo"; then
-    echo "run_fuzz: the full tree does not configure (see $build_dir.configure.log);" \
-         "using tests/fuzz/standalone" >&2
-    rm -rf "$build_dir/CMakeCache.txt" "$build_dir/CMakeFiles"
-    configure "$fuzz_dir/standalone" || { cat "$build_dir.configure.log" >&2; exit 1; }
-  fi
-fi
-cmake --build "$build_dir" --target "${targets[@]/#/fuzz_}"
+"$fuzz_dir/clang_build.sh" "$build_dir" "${targets[@]/#/fuzz_}"
 
 artifacts=$build_dir/fuzz-artifacts
 mkdir -p "$artifacts"
