@@ -97,9 +97,12 @@ struct Config {
   /// 420, Binding): per source IP (IPv6 /64) across all shards, and bytes/s for all sources.
   unsigned max_unauthenticated_per_second = 500;               ///< 0 = off
   unsigned max_unauthenticated_bytes_per_second = 12'500'000;  ///< 100 Mbit/s; 0 = off
-  unsigned max_connections_per_source = 32;        ///< TCP, per source IP (IPv6 /64); 0 = unlimited
-  unsigned max_connections = 10000;                ///< TCP in total; 0 = unlimited
-  std::chrono::seconds first_message_timeout{10};  ///< until the first valid STUN message
+  unsigned max_connections_per_source = 32;  ///< TCP, per source IP (IPv6 /64); 0 = unlimited
+  /// New TCP/TLS connections and DTLS sessions a second per source IP (IPv6 /64), in bursts of
+  /// twice that: each may cost a TLS handshake. 0 = off.
+  unsigned max_connection_rate_per_source = 10;
+  unsigned max_connections = 10000;                   ///< TCP in total; 0 = unlimited
+  std::chrono::seconds first_message_timeout{10};     ///< until the first valid STUN message
   std::chrono::seconds connection_idle_timeout{300};  ///< no complete frame for this long
   /// Apply the per-source limits to loopback sources too. Off by default: a loopback source
   /// cannot be spoofed from off the host and a reply to it amplifies towards no one, while

@@ -482,6 +482,18 @@ constexpr std::array kSettings = {
             },
     },
     Setting{
+        .key = "limits.max_connection_rate_per_source",
+        .flag = "--max-connection-rate-per-source",
+        .metavar = "N",
+        .example = "10",
+        .help = "New TCP/TLS connections and DTLS sessions a second from one source IP (IPv6: "
+                "/64), in bursts of twice that, 0 = off (default 10)",
+        .set =
+            [](Config& c, std::string_view t) {
+              return assign(c.max_connection_rate_per_source, parse_unsigned(t, 0, 1'000'000));
+            },
+    },
+    Setting{
         .key = "limits.max_connections",
         .flag = "--max-connections",
         .metavar = "N",

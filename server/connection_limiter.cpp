@@ -2,23 +2,30 @@
 
 namespace turnd::server {
 
+ConnectionLimiter::ConnectionLimiter(const Limits& limits, const Clock& clock)
+    : limits_(limits), clock_(clock), rate_(limits.per_second, clock.steady()) {}
+
 ConnectionLimiter::Verdict ConnectionLimiter::acquire(const protocol::IpAddress& source) {
   std::lock_guard lock{mutex_};
-  if (total_limit_ != 0 && total_.load(std::memory_order_relaxed) >= total_limit_)
+  if (limits_.total != 0 && total_.load(std::memory_order_relaxed) >= limits_.total)
     return Verdict::Total;
+  const bool exempt = !limits_.limit_loopback && is_loopback(source);
   auto& n = by_source_[SourceKey::of(source)];
-  if (per_source_ != 0 && n >= per_source_ && (limit_loopback_ || !is_loopback(source)))
-    return Verdict::PerSource;
+  if (limits_.per_source != 0 && n >= limits_.per_source && !exempt) return Verdict::PerSource;
+  // Only a connection that would be served spends from the source's rate.
+  if (!exempt && !rate_.allow(source, clock_.steady())) {
+    if (n == 0) by_source_.erase(SourceKey::of(source));
+    return Verdict::Rate;
+  }
   ++n;
   total_.fetch_add(1, std::memory_order_relaxed);
   return Verdict::Ok;
 }
 
-void ConnectionLimiter::set_limits(unsigned per_source, unsigned total, bool limit_loopback) {
+void ConnectionLimiter::set_limits(const Limits& limits) {
   std::lock_guard lock{mutex_};
-  per_source_ = per_source;
-  total_limit_ = total;
-  limit_loopback_ = limit_loopback;
+  limits_ = limits;
+  rate_.set_rate(limits.per_second);
 }
 
 void ConnectionLimiter::release(const protocol::IpAddress& source) noexcept {

@@ -118,7 +118,8 @@ void render_tls(std::string& out, std::span<const ShardCounters* const> shards,
   labelled(out, shards, "turnd_dtls_sessions_refused_total",
            "DTLS sessions refused by a connection limit.", "reason",
            {{"per_source", &ShardCounters::dtls_refused_per_source},
-            {"total", &ShardCounters::dtls_refused_total}});
+            {"total", &ShardCounters::dtls_refused_total},
+            {"rate", &ShardCounters::dtls_refused_rate}});
   labelled(out, shards, "turnd_dtls_closed_total", "DTLS sessions closed by the server.", "reason",
            {{"idle_timeout", &ShardCounters::dtls_closed_idle_timeout}});
   if (g.tls_certificate_expiry != 0) {
@@ -189,7 +190,8 @@ std::string render_metrics(std::span<const ShardCounters* const> shards, const P
   labelled(out, shards, "turnd_tcp_connections_refused_total",
            "TCP connections closed at accept by a connection limit.", "reason",
            {{"per_source", &ShardCounters::tcp_refused_per_source},
-            {"total", &ShardCounters::tcp_refused_total}});
+            {"total", &ShardCounters::tcp_refused_total},
+            {"rate", &ShardCounters::tcp_refused_rate}});
   labelled(out, shards, "turnd_tcp_closed_total", "TCP connections closed by the server.", "reason",
            {{"first_message_timeout", &ShardCounters::tcp_closed_first_message_timeout},
             {"idle_timeout", &ShardCounters::tcp_closed_idle_timeout},

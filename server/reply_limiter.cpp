@@ -29,7 +29,7 @@ std::uint64_t mix(std::uint64_t x) noexcept {
 }
 }  // namespace
 
-SourceReplyLimiter::SourceReplyLimiter(unsigned per_second, SteadyClock::time_point epoch)
+SourceRateLimiter::SourceRateLimiter(unsigned per_second, SteadyClock::time_point epoch)
     : epoch_(epoch) {
   if (RAND_bytes(reinterpret_cast<unsigned char*>(keys_.data()), sizeof keys_) != 1)
     for (std::size_t i = 0; i < kRows; ++i)
@@ -40,21 +40,21 @@ SourceReplyLimiter::SourceReplyLimiter(unsigned per_second, SteadyClock::time_po
   set_rate(per_second);
 }
 
-void SourceReplyLimiter::set_rate(unsigned per_second) noexcept {
+void SourceRateLimiter::set_rate(unsigned per_second) noexcept {
   const std::uint64_t interval = per_second == 0 ? 0 : kNanosPerSecond / per_second;
   const std::uint64_t burst = 2 * static_cast<std::uint64_t>(per_second) - (per_second ? 1 : 0);
   rate_.store(interval | (std::min<std::uint64_t>(burst, 0xFFFFFFFF) << 32),
               std::memory_order_relaxed);
 }
 
-std::size_t SourceReplyLimiter::bucket(std::size_t row, std::uint64_t key_bits,
-                                       bool v6) const noexcept {
+std::size_t SourceRateLimiter::bucket(std::size_t row, std::uint64_t key_bits,
+                                      bool v6) const noexcept {
   const std::uint64_t h = mix(key_bits ^ keys_[row] ^ (v6 ? 0x8000000000000000ull : 0));
   return row * kBucketsPerRow + (h % kBucketsPerRow);
 }
 
-bool SourceReplyLimiter::allow(const protocol::IpAddress& source,
-                               SteadyClock::time_point now) noexcept {
+bool SourceRateLimiter::allow(const protocol::IpAddress& source,
+                              SteadyClock::time_point now) noexcept {
   const std::uint64_t rate = rate_.load(std::memory_order_relaxed);
   const auto interval_ns = static_cast<std::int64_t>(rate & 0xFFFFFFFF);
   if (interval_ns == 0) return true;

@@ -2,15 +2,16 @@
 // Each is larger than its request, and a UDP source address can be spoofed: without limits
 // turnd would amplify a flood towards a victim. Two limits, both GCRA (a token bucket kept as
 // one "theoretical arrival time", so the state is one integer):
-//  - SourceReplyLimiter, per source IP (IPv6 /64), shared by all shards: a spoofer cannot
+//  - SourceRateLimiter, per source IP (IPv6 /64), shared by all shards: a spoofer cannot
 //    multiply the limit by varying the source port over the shards. Fixed memory, lock-free:
 //    a count-min sketch of three rows of buckets under per-process random keys. Nothing is ever
 //    evicted, so no flood of new sources resets anyone's limit; a collision can only make two
 //    sources share a budget, and with three rows an innocent source is held back only when all
 //    three of its buckets are drained by others (10,000 flooding sources: ~0.04 % of others).
+//    ConnectionLimiter uses one more for new TCP/TLS connections and DTLS sessions a second.
 //  - ReplyByteBudget, bytes per second for all sources together (each shard enforces its share,
 //    so the packet path shares no cache line between shards).
-// Owner: SourceReplyLimiter any thread (atomics); ReplyByteBudget its shard's thread.
+// Owner: SourceRateLimiter any thread (atomics); ReplyByteBudget its shard's thread.
 #pragma once
 
 #include <array>
@@ -26,11 +27,12 @@ namespace turnd::server {
 
 using SteadyClock = std::chrono::steady_clock;
 
-class SourceReplyLimiter {
+class SourceRateLimiter {
  public:
-  /// `per_second` replies a second per source, bursts up to twice that; 0 = no limit.
+  /// `per_second` events (replies, connections) a second per source, bursts up to twice
+  /// that; 0 = no limit.
   /// `epoch`: a time of the clock that `allow` will be given, at or before its first call.
-  SourceReplyLimiter(unsigned per_second, SteadyClock::time_point epoch);
+  SourceRateLimiter(unsigned per_second, SteadyClock::time_point epoch);
   bool allow(const protocol::IpAddress& source, SteadyClock::time_point now) noexcept;
   /// A reload's new rate (0 = no limit); any thread.
   void set_rate(unsigned per_second) noexcept;
@@ -58,7 +60,7 @@ class SourceReplyLimiter {
 class ReplyByteBudget {
  public:
   /// `bytes_per_second` for this shard, bursts of one second's worth; 0 = no limit.
-  /// `epoch` as for SourceReplyLimiter.
+  /// `epoch` as for SourceRateLimiter.
   ReplyByteBudget(std::uint64_t bytes_per_second, SteadyClock::time_point epoch);
   bool allow(std::size_t bytes, SteadyClock::time_point now) noexcept;
   /// A reload's new rate (this shard's thread).

@@ -305,8 +305,7 @@ void Server::apply(PolicyPtr next) {
   const config::Config& c = policy_->config;
   for (auto& s : shards_) s->post_policy(policy_);
   services_->quotas.set_limits(c.user_quota, c.total_quota);
-  services_->connections.set_limits(c.max_connections_per_source, c.max_connections,
-                                    c.limit_loopback);
+  services_->connections.set_limits(connection_limits(c));
   services_->unauthenticated_replies.set_rate(c.max_unauthenticated_per_second);
   spdlog::set_level(spdlog::level::from_str(c.log_level));
   if (admin_) admin_->set_config(c);

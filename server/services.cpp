@@ -66,6 +66,13 @@ io::UdpOffload offload_from(const config::Config& c) {
 }
 }  // namespace
 
+ConnectionLimiter::Limits connection_limits(const config::Config& c) {
+  return {.per_source = c.max_connections_per_source,
+          .total = c.max_connections,
+          .per_second = c.max_connection_rate_per_source,
+          .limit_loopback = c.limit_loopback};
+}
+
 auth::CredentialsPtr credentials_from(const config::Config& c) {
   auto creds = std::make_shared<auth::Credentials>();
   creds->realm = c.realm;
@@ -82,7 +89,7 @@ SharedServices::SharedServices(const config::Config& c, const Clock& clk)
       ports(c.relay_ports),
       quotas(c.user_quota, c.total_quota),
       handoff(std::max(1u, c.threads)),
-      connections(c.max_connections_per_source, c.max_connections, c.limit_loopback),
+      connections(connection_limits(c), clk),
       unauthenticated_replies(c.max_unauthenticated_per_second, clk.steady()),
       auth_options{c.nonce_lifetime, c.clock_skew, c.rest_separator},
       nonces(c.nonce_lifetime),

@@ -58,6 +58,8 @@ class QuotaRegistry {
 
 /// The config's own users and secrets as a credentials snapshot (Redis adds its own to it).
 auth::CredentialsPtr credentials_from(const config::Config& c);
+/// The config's limits on TCP/TLS connections and DTLS sessions (start and reload).
+ConnectionLimiter::Limits connection_limits(const config::Config& c);
 
 struct SharedServices {
   explicit SharedServices(const config::Config& config, const Clock& clock = system_clock());
@@ -75,7 +77,7 @@ struct SharedServices {
   relay::ShardHandoff handoff;    // relay to relay between shards: one inbox per shard
   ConnectionLimiter connections;  // TCP/TLS connections, DTLS sessions: per source, in total
   io::tls::TlsContextStore tls;   // certificates of new TLS/DTLS handshakes (reload swaps)
-  SourceReplyLimiter unauthenticated_replies;  // per source IP, all shards together
+  SourceRateLimiter unauthenticated_replies;  // per source IP, all shards together
   auth::AuthOptions auth_options;
   auth::NonceFactory nonces;  // one key for all shards: a nonce from one verifies on another
   auth::CredentialsPtr credentials;

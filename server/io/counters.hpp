@@ -41,7 +41,7 @@ struct DatagramCounters {
 struct ListenerCounters : DatagramCounters {
   Counter dropped_malformed;
   Counter relay_oversize_dropped;  // client -> peer datagrams larger than a relay slot
-  Counter tcp_refused_per_source, tcp_refused_total;
+  Counter tcp_refused_per_source, tcp_refused_total, tcp_refused_rate;
   Counter tcp_closed_first_message_timeout, tcp_closed_idle_timeout, tcp_closed_not_stun;
   Counter tcp_write_dropped;  // frames not queued: the client does not read
   // TLS and DTLS handshakes, [kTlsIndex] and [kDtlsIndex]: done, and failed by reason.
@@ -51,7 +51,7 @@ struct ListenerCounters : DatagramCounters {
   Counter tls_handshake_failures[2][tls::kHandshakeFailureCount];
   Counter dtls_hello_verify_sent;  // cookie challenges: stateless, no session made
   Counter dtls_datagrams_dropped;  // not DTLS, or for no session and not a ClientHello
-  Counter dtls_refused_per_source, dtls_refused_total;  // sessions refused by a limit
+  Counter dtls_refused_per_source, dtls_refused_total, dtls_refused_rate;  // refused by a limit
   Counter dtls_closed_idle_timeout;
 };
 

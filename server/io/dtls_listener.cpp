@@ -179,19 +179,14 @@ void DtlsListener::on_hello(const Datagram& d, DtlsSession* replaced) noexcept {
   // The client returned its cookie: it owns this address. Now it may cost a session.
   if (replaced != nullptr) close_session(*replaced);
   if (policy_.limiter != nullptr) {
-    switch (policy_.limiter->acquire(d.from.ip)) {
-      case ConnectionLimits::Verdict::Ok:
-        break;
-      case ConnectionLimits::Verdict::PerSource:
-        ++counters_.dtls_refused_per_source;
-        SSL_free(listen_ssl_);
-        listen_ssl_ = nullptr;
-        return;
-      case ConnectionLimits::Verdict::Total:
-        ++counters_.dtls_refused_total;
-        SSL_free(listen_ssl_);
-        listen_ssl_ = nullptr;
-        return;
+    const auto verdict = policy_.limiter->acquire(d.from.ip);
+    if (verdict != ConnectionLimits::Verdict::Ok) {
+      ++(verdict == ConnectionLimits::Verdict::PerSource ? counters_.dtls_refused_per_source
+         : verdict == ConnectionLimits::Verdict::Total   ? counters_.dtls_refused_total
+                                                         : counters_.dtls_refused_rate);
+      SSL_free(listen_ssl_);
+      listen_ssl_ = nullptr;
+      return;
     }
   }
   SSL* ssl = std::exchange(listen_ssl_, nullptr);

@@ -369,6 +369,9 @@ std::optional<protocol::IpAddress> TcpListener::admit(tcp::socket& socket) {
     case ConnectionLimits::Verdict::Total:
       ++counters_.tcp_refused_total;
       return std::nullopt;
+    case ConnectionLimits::Verdict::Rate:
+      ++counters_.tcp_refused_rate;
+      return std::nullopt;
   }
   return std::nullopt;
 }

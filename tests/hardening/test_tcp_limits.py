@@ -77,7 +77,11 @@ def all_closed_by(socks, deadline: float) -> int:
 
 
 def start(server_factory, threads, *flag_pairs):
+    """turnd with the per-source limits on for 127.0.0.x too. The rate of new connections is
+    off unless a test sets it: the memory tests open hundreds at once from a few sources."""
     admin = procs.free_port("tcp")
+    if not any(flag == "--max-connection-rate-per-source" for flag, _ in flag_pairs):
+        flag_pairs += (("--max-connection-rate-per-source", 0),)
     s = server_factory(procs.ServerConfig(
         threads=threads, extra_args=admin_args(admin) + flags_if_supported(*flag_pairs)))
     s.admin = admin
@@ -124,6 +128,27 @@ def test_connections_in_total_are_capped(threads, server_factory):
     x = connect(s, "127.0.0.7")
     assert answers_binding(x)
     x.close()
+
+
+def test_new_connections_per_source_are_rate_limited(threads, server_factory):
+    """Open, one Binding, close, as fast as a client can: 10 a second per source in bursts of
+    20 (the defaults); the others are closed at accept and counted; another source gets in."""
+    s = start(server_factory, threads, ("--max-connection-rate-per-source", 10),
+              ("--max-connections-per-source", 0))
+    key = 'turnd_tcp_connections_refused_total{reason="rate"}'
+    attempts, served, t0 = 60, 0, time.monotonic()
+    for _ in range(attempts):
+        x = connect(s, "127.0.0.40")
+        served += answers_binding(x)
+        x.close()
+    elapsed = time.monotonic() - t0
+    assert 20 <= served <= 20 + 10 * elapsed + 1, f"{served} served in {elapsed:.2f}s"
+    assert metric(s.admin, key, 0) == attempts - served
+    other = connect(s, "127.0.0.41")
+    assert answers_binding(other), "another source was held back too"
+    other.close()
+    report("connection rate", [f"--max-connection-rate-per-source 10: {served} of {attempts} "
+                               f"served in {elapsed:.2f}s, the rest closed at accept"])
 
 
 def test_first_message_deadline_then_idle_timeout(threads, server_factory):

@@ -324,6 +324,53 @@ def test_connection_limits_cover_tls_and_dtls(server_factory, threads, tmp_path)
             c.close()
 
 
+def test_new_tls_connections_and_dtls_sessions_per_source_are_rate_limited(
+        server_factory, threads, tmp_path):
+    """--max-connection-rate-per-source 3: a source that handshakes and hangs up as fast as it
+    can (each handshake costs turnd a signature) gets a burst of 6, then 3 a second; the rest
+    are closed at accept, before any TLS. Another source is not held back."""
+    rate = 3
+    pair = tlslib.make_pair(str(tmp_path), "server")
+    s = tlslib.start_tls_server(server_factory, threads, pair, extra=[
+        "--max-connection-rate-per-source", str(rate), "--max-connections-per-source", "0",
+        "--limit-loopback", "--tls-handshake-timeout", f"{TIMEOUT:g}s"])
+    key = 'turnd_tcp_connections_refused_total{reason="rate"}'
+    m0 = tlslib.scrape(s.admin)
+    t0 = time.monotonic()
+    served = 0
+    attempts = 20
+    for _ in range(attempts):
+        try:
+            with StunClient(s.tls, "tls", local_ip="127.0.0.11") as c:
+                served += c.binding(timeout=1.0) is not None
+        except OSError:  # closed at accept: the handshake fails
+            pass
+    elapsed = time.monotonic() - t0
+    assert 2 * rate <= served <= 2 * rate + rate * elapsed + 1, (served, elapsed)
+    m = tlslib.scrape(s.admin)
+    assert m.get(key, 0) - m0.get(key, 0) == attempts - served, m.get(key)
+    with StunClient(s.tls, "tls", local_ip="127.0.0.12") as other:
+        assert other.binding().is_success, "another source was held back too"
+    time.sleep(1.0)
+    with StunClient(s.tls, "tls", local_ip="127.0.0.11") as again:
+        assert again.binding().is_success, "the budget did not refill"
+
+    # DTLS: a session is counted once the client returned its cookie (its address is real).
+    key = 'turnd_dtls_sessions_refused_total{reason="rate"}'
+    t0 = time.monotonic()
+    sessions, refused = 0, 0
+    for _ in range(2 * rate + 2):
+        try:
+            with StunClient(s.dtls, "dtls", local_ip="127.0.0.13",
+                            transport_options={"handshake_timeout": 1.0}) as c:
+                sessions += c.binding(timeout=1.0) is not None
+        except (DtlsHandshakeError, OSError):
+            refused += 1
+    elapsed = time.monotonic() - t0
+    assert sessions >= 2 * rate and refused >= 1, (sessions, refused, elapsed)
+    assert tlslib.scrape(s.admin).get(key, 0) >= 1
+
+
 def _served_tls(s) -> bool:
     try:
         with StunClient(s.tls, "tls", local_ip="127.0.0.5") as c:

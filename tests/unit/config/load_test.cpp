@@ -78,7 +78,8 @@ const ErrorCase kErrors[] = {
      "turnd.yaml:2: limits.foo: unknown key; expected one of: user_quota, total_quota, "
      "max_permissions_per_allocation, max_channels_per_allocation, "
      "max_tcp_connections_per_allocation, max_unauthenticated_per_second, "
-     "max_unauthenticated_bytes_per_second, max_connections_per_source, max_connections, "
+     "max_unauthenticated_bytes_per_second, max_connections_per_source, "
+     "max_connection_rate_per_source, max_connections, "
      "limit_loopback, first_message_timeout, connection_idle_timeout"},
     {"key_twice", "realm: a\nrealm: b", "turnd.yaml:2: realm: key given twice"},
     {"list_for_scalar", "threads: [1]",

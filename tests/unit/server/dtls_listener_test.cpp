@@ -267,7 +267,7 @@ class DtlsListenerTest : public testing::Test {
   boost::asio::io_context io_;
   ReplyingHandler handler_;
   ListenerCounters counters_;
-  ConnectionLimiter limiter_{0, 0};  // outlives the listener, which gives its slots back
+  ConnectionLimiter limiter_{{}};  // outlives the listener, which gives its slots back
   io::Counter send_dropped_;
   io::SendBatch sends_{counters_, send_dropped_};
   std::unique_ptr<io::DtlsListener> listener_;
@@ -333,7 +333,7 @@ TEST_F(DtlsListenerTest, NonDtlsDatagramsAreDroppedAndCountedWithoutAnAnswer) {
 }
 
 TEST_F(DtlsListenerTest, ConnectionLimitRefusesASecondSessionFromTheSameIp) {
-  limiter_.set_limits(1, 0, /*limit_loopback=*/true);
+  limiter_.set_limits({.per_source = 1, .total = 0, .per_second = 0, .limit_loopback = true});
   start({.limiter = &limiter_});
   DtlsClient first(client_ctx_.get(), server_);
   ASSERT_TRUE(first.handshake());

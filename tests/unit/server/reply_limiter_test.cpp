@@ -14,20 +14,20 @@ const SteadyClock::time_point kT0 = SteadyClock::now() + 1h;
 
 protocol::IpAddress ip(std::string_view text) { return *protocol::IpAddress::parse(text); }
 
-int allowed(SourceReplyLimiter& r, const protocol::IpAddress& from, int n,
+int allowed(SourceRateLimiter& r, const protocol::IpAddress& from, int n,
             SteadyClock::time_point now) {
   int ok = 0;
   for (int i = 0; i < n; ++i) ok += r.allow(from, now) ? 1 : 0;
   return ok;
 }
 
-TEST(SourceReplyLimiter, BurstOfTwiceTheRateThenRefusal) {
-  SourceReplyLimiter r{5, kT0};
+TEST(SourceRateLimiter, BurstOfTwiceTheRateThenRefusal) {
+  SourceRateLimiter r{5, kT0};
   EXPECT_EQ(allowed(r, ip("192.0.2.1"), 100, kT0), 10);
 }
 
-TEST(SourceReplyLimiter, RefillsAtTheRateWithoutRoundingAway) {
-  SourceReplyLimiter r{500, kT0};
+TEST(SourceRateLimiter, RefillsAtTheRateWithoutRoundingAway) {
+  SourceRateLimiter r{500, kT0};
   const auto from = ip("192.0.2.1");
   EXPECT_EQ(allowed(r, from, 5000, kT0), 1000);
   // One request every millisecond for one second: half of them (500/s) pass, none is lost
@@ -37,20 +37,20 @@ TEST(SourceReplyLimiter, RefillsAtTheRateWithoutRoundingAway) {
   EXPECT_NEAR(ok, 500, 2);
 }
 
-TEST(SourceReplyLimiter, RefillIsCappedAtTheBurst) {
-  SourceReplyLimiter r{5, kT0};
+TEST(SourceRateLimiter, RefillIsCappedAtTheBurst) {
+  SourceRateLimiter r{5, kT0};
   const auto from = ip("192.0.2.1");
   allowed(r, from, 100, kT0);
   EXPECT_EQ(allowed(r, from, 100, kT0 + 1h), 10);
 }
 
-TEST(SourceReplyLimiter, ZeroDisables) {
-  SourceReplyLimiter r{0, kT0};
+TEST(SourceRateLimiter, ZeroDisables) {
+  SourceRateLimiter r{0, kT0};
   EXPECT_EQ(allowed(r, ip("192.0.2.1"), 100000, kT0), 100000);
 }
 
-TEST(SourceReplyLimiter, AReloadedRateAppliesAtOnce) {
-  SourceReplyLimiter r{0, kT0};  // off at start: a reload can still turn it on
+TEST(SourceRateLimiter, AReloadedRateAppliesAtOnce) {
+  SourceRateLimiter r{0, kT0};  // off at start: a reload can still turn it on
   const auto from = ip("192.0.2.1");
   EXPECT_EQ(allowed(r, from, 100, kT0), 100);
   r.set_rate(5);
@@ -59,30 +59,30 @@ TEST(SourceReplyLimiter, AReloadedRateAppliesAtOnce) {
   EXPECT_EQ(allowed(r, from, 100, kT0), 100);
 }
 
-TEST(SourceReplyLimiter, SourcesAreIndependent) {
-  SourceReplyLimiter r{3, kT0};
+TEST(SourceRateLimiter, SourcesAreIndependent) {
+  SourceRateLimiter r{3, kT0};
   EXPECT_EQ(allowed(r, ip("192.0.2.1"), 100, kT0), 6);
   EXPECT_EQ(allowed(r, ip("192.0.2.2"), 100, kT0), 6);
   EXPECT_EQ(allowed(r, ip("2001:db8::1"), 100, kT0), 6);
 }
 
-TEST(SourceReplyLimiter, OneIpv6Slash64IsOneSource) {
-  SourceReplyLimiter r{3, kT0};
+TEST(SourceRateLimiter, OneIpv6Slash64IsOneSource) {
+  SourceRateLimiter r{3, kT0};
   EXPECT_EQ(allowed(r, ip("2001:db8:1:2::1"), 4, kT0), 4);
   EXPECT_EQ(allowed(r, ip("2001:db8:1:2:ffff::9"), 100, kT0), 2) << "same /64";
   EXPECT_EQ(allowed(r, ip("2001:db8:1:3::1"), 100, kT0), 6) << "next /64";
 }
 
-TEST(SourceReplyLimiter, MappedIpv4IsTheSameSource) {
-  SourceReplyLimiter r{3, kT0};
+TEST(SourceRateLimiter, MappedIpv4IsTheSameSource) {
+  SourceRateLimiter r{3, kT0};
   EXPECT_EQ(allowed(r, ip("192.0.2.7"), 4, kT0), 4);
   EXPECT_EQ(allowed(r, ip("::ffff:192.0.2.7"), 100, kT0), 2);
 }
 
-TEST(SourceReplyLimiter, AFloodOfNewSourcesResetsNobody) {
+TEST(SourceRateLimiter, AFloodOfNewSourcesResetsNobody) {
   // The old per-shard limiter forgot everyone at 100,000 sources; this one has nothing to
   // forget: after a million other sources the drained source is still held back.
-  SourceReplyLimiter r{5, kT0};
+  SourceRateLimiter r{5, kT0};
   const auto victim = ip("198.51.100.1");
   EXPECT_EQ(allowed(r, victim, 100, kT0), 10);
   for (std::uint32_t i = 0; i < 1'000'000; ++i)
@@ -93,10 +93,10 @@ TEST(SourceReplyLimiter, AFloodOfNewSourcesResetsNobody) {
   EXPECT_EQ(allowed(r, victim, 100, kT0), 0);
 }
 
-TEST(SourceReplyLimiter, FewInnocentSourcesAreHeldBackByAFlood) {
+TEST(SourceRateLimiter, FewInnocentSourcesAreHeldBackByAFlood) {
   // 10,000 flooding sources drain their buckets; with three keyed rows an innocent source is
   // held back only when all of its buckets were drained by others.
-  SourceReplyLimiter r{5, kT0};
+  SourceRateLimiter r{5, kT0};
   for (std::uint32_t i = 0; i < 10'000; ++i)
     allowed(r,
             protocol::IpAddress::v4(
@@ -112,9 +112,9 @@ TEST(SourceReplyLimiter, FewInnocentSourcesAreHeldBackByAFlood) {
   EXPECT_LT(held_back, 30);  // expected (10k / 128Ki)^3 * 10k = 4.4
 }
 
-TEST(SourceReplyLimiter, SharedByThreadsIsStillOneLimit) {
+TEST(SourceRateLimiter, SharedByThreadsIsStillOneLimit) {
   // Two shards (threads) answering the same source share one budget.
-  SourceReplyLimiter r{100, kT0};
+  SourceRateLimiter r{100, kT0};
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
