@@ -61,7 +61,10 @@ class SignalPeer {
     if (close_ || done_) return;
     if (queued_ + text.size() > max_queued) {
       ++*slow_;
-      return close(kCloseTooSlow, "not reading fast enough");
+      // A close frame would wait behind all it has not read, holding the socket, its queue
+      // and the room until a timeout: fail the connection now (RFC 6455 7.1.7) instead.
+      close(kCloseTooSlow, "not reading fast enough");
+      return drop();
     }
     queued_ += text.size();
     outbox_.push_back(std::move(text));
@@ -80,6 +83,8 @@ class SignalPeer {
   bool closing() const noexcept { return close_.has_value(); }
 
  protected:
+  /// Closes the TCP socket at once: the pending read and write end, and the reader leaves.
+  virtual void drop() noexcept = 0;
   std::deque<std::string> outbox_;
   std::size_t queued_ = 0;
   std::optional<websocket::close_reason> close_;
@@ -99,6 +104,11 @@ class SignalSession final : public SignalPeer {
   SignalSession(Stream&& stream, io::Counter& slow)
       : SignalPeer(stream.get_executor(), slow), ws(std::move(stream)) {}
   websocket::stream<Stream> ws;
+
+  void drop() noexcept override {
+    boost::system::error_code ec;
+    beast::get_lowest_layer(ws).socket().close(ec);
+  }
 
   // Writes what is queued, closes when asked, and closes an idle socket: until the reader
   // finishes.

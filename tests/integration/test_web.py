@@ -65,8 +65,16 @@ def get(port, path, headers=None, method="GET"):
 class Ws:
     """A WebSocket client (RFC 6455) on a plain socket: handshake, masked frames, close."""
 
-    def __init__(self, port, target, origin=None, tls=None):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    def __init__(self, port, target, origin=None, tls=None, source=None, rcvbuf=None):
+        """`source`: the local address to connect from (127.0.0.x: the per-source limits);
+        `rcvbuf`: a small SO_RCVBUF, set before connecting, for a client that reads slowly."""
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.settimeout(5)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        if source:
+            self.sock.bind((source, 0))
+        self.sock.connect(("127.0.0.1", port))
         if tls:  # an ssl.SSLContext: wss://
             self.sock = tls.wrap_socket(self.sock, server_hostname="127.0.0.1")
         key = base64.b64encode(os.urandom(16)).decode()

@@ -250,3 +250,113 @@ def test_request_rate(fresh_web):
     assert set(statuses) == {200, 429}, statuses
     assert delta(before, after, refused("request_rate")) == statuses.count(429)
     assert delta(before, after, requests("page", "429")) == statuses.count(429)
+
+
+def sources(first, count):
+    """127.0.0.first, ...: each address may hold WebLimits::connections_per_source (16)."""
+    return [f"127.0.0.{first + i}" for i in range(count)]
+
+
+def test_too_many_rooms_then_too_many_signal_sockets(fresh_web):
+    """At most 128 rooms (kMaxRooms): the 129th room's socket is closed with 1013 "try again
+    later" (too_many_rooms); with 128 full rooms, 256 /ws sockets (WebLimits::signal_sockets)
+    are open and the next upgrade is a 503 (signal_sockets). Sockets come from 16 addresses,
+    16 each, within every per-source limit."""
+    web = fresh_web
+    before = scrape(web)
+    firsts, seconds = [], []
+    try:
+        for i, src in enumerate(s for s in sources(20, 8) for _ in range(16)):
+            firsts.append(Ws(web.web_port, f"/ws?room=many-{i}", source=src))
+            assert firsts[-1].status == 101 and firsts[-1].recv_json()["peers"] == 1
+        assert len(firsts) == 128
+        extra = Ws(web.web_port, "/ws?room=many-extra", source="127.0.0.40")
+        assert extra.status == 101
+        assert extra.recv_close()[0] == 1013, "the 129th room"
+        extra.close()
+        m = scrape(web)
+        assert m["turnd_web_rooms"] == 128
+        assert delta(before, m, refused("too_many_rooms")) == 1
+        for i, src in enumerate(s for s in sources(30, 8) for _ in range(16)):
+            seconds.append(Ws(web.web_port, f"/ws?room=many-{i}", source=src))
+            assert seconds[-1].status == 101 and seconds[-1].recv_json()["peers"] == 2
+        m = wait_for(web, "turnd_web_websockets", 256)
+        assert m["turnd_web_websockets"] == 256
+        over = Ws(web.web_port, "/ws?room=many-0", source="127.0.0.41")
+        assert over.status == 503, over.headers
+        over.close()
+        m = scrape(web)
+        assert delta(before, m, refused("signal_sockets")) == 1
+        assert delta(before, m, requests("ws", "503")) == 1
+        assert delta(before, m, refused("room_full")) == 0, "refused before any room is looked at"
+    finally:
+        for w in firsts + seconds:
+            w.close()
+    after = wait_for(web, "turnd_web_websockets", 0)
+    assert after["turnd_web_websockets"] == 0
+    assert wait_for(web, "turnd_web_rooms", 0)["turnd_web_rooms"] == 0
+
+
+def test_total_connections(fresh_web):
+    """512 connections in all (WebLimits::connections) from 32 addresses, 16 each: the 513th,
+    from yet another address, is closed unanswered and counted as total."""
+    web = fresh_web
+    before = scrape(web)
+    held = []
+    try:
+        for src in sources(50, 32):
+            for _ in range(16):
+                held.append(socket.create_connection(("127.0.0.1", web.web_port), timeout=5,
+                                                     source_address=(src, 0)))
+        assert wait_for(web, "turnd_web_connections", 512)["turnd_web_connections"] == 512
+        extra = socket.create_connection(("127.0.0.1", web.web_port), timeout=5,
+                                         source_address=("127.0.0.90", 0))
+        try:
+            assert extra.recv(100) == b""  # closed without an answer
+        except ConnectionResetError:
+            pass
+        extra.close()
+        m = scrape(web)
+        assert delta(before, m, refused("total")) == 1
+        assert delta(before, m, refused("per_source")) == 0
+    finally:
+        for s in held:
+            s.close()
+    assert wait_for(web, "turnd_web_connections", 0)["turnd_web_connections"] == 0
+
+
+def test_slow_reader_is_closed_not_buffered(fresh_web):
+    """A /ws peer that does not read: what waits for it is capped (WebLimits::queued_bytes,
+    256 KiB). Its partner's 15 KB offers fill the kernel's small buffers, then that queue;
+    the slow socket is closed and counted as slow_reader, and the sender is not."""
+    web = fresh_web
+    before = scrape(web)
+    a = Ws(web.web_port, "/ws?room=metrics-slow")
+    slow = None
+    try:
+        assert a.status == 101 and a.recv_json()["peers"] == 1
+        slow = Ws(web.web_port, "/ws?room=metrics-slow", rcvbuf=4096)
+        assert slow.status == 101
+        assert a.recv_json() == {"type": "peer-joined"}
+        offer = '{"type":"offer","sdp":"' + "v=0 " * 3750 + '"}'
+        key = refused("slow_reader")
+        # The burst of 100 messages, then 18 a second (under the budget's 20): the kernel's
+        # send buffer towards `slow` grows to tcp_wmem's maximum (4 MiB here) before turnd
+        # queues anything, so this takes about 10 s. Bounded: 40 s.
+        sent, t0 = 0, time.monotonic()
+        while time.monotonic() - t0 < 40:
+            a.send(offer)
+            sent += len(offer)
+            if sent // len(offer) > 90:
+                time.sleep(1 / 18)
+            if sent // len(offer) % 10 == 0 and scrape(web).get(key, 0) > before.get(key, 0):
+                break
+        after = wait_for(web, key, before.get(key, 0) + 1)
+        assert delta(before, after, key) == 1, f"{sent} bytes sent"
+        assert sent >= 256 * 1024, "closed before the queue can have been full"
+        assert delta(before, after, refused("message_rate")) == 0
+        assert a.recv_json(timeout=5) == {"type": "peer-left"}, "the sender stays, told"
+    finally:
+        a.close()
+        if slow:
+            slow.close()
