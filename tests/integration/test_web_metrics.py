@@ -108,6 +108,21 @@ def test_credentials_minted(web):
     assert delta(before, after, requests("credentials", "405")) == 1
 
 
+def assert_closed(sock):
+    """The server closes `sock` (a FIN or a reset) without sending anything."""
+    try:
+        assert sock.recv(100) == b""
+    except ConnectionResetError:
+        pass
+
+
+def assert_closed_unanswered(server, source):
+    """One more connection from `source`: closed by the server without an answer."""
+    with socket.create_connection(("127.0.0.1", server.web_port), timeout=5,
+                                  source_address=(source, 0)) as extra:
+        assert_closed(extra)
+
+
 def test_third_peer_and_gauges_up_and_down(web):
     before = scrape(web)
     assert before["turnd_web_websockets"] == 0 and before["turnd_web_rooms"] == 0
@@ -135,12 +150,7 @@ def test_connections_gauge_and_per_source_refusal(web):
             held.append(socket.create_connection(("127.0.0.1", web.web_port), timeout=5))
         during = wait_for(web, "turnd_web_connections", 16)
         assert during["turnd_web_connections"] == 16
-        extra = socket.create_connection(("127.0.0.1", web.web_port), timeout=5)
-        try:
-            assert extra.recv(100) == b""  # closed without an answer
-        except ConnectionResetError:
-            pass
-        extra.close()
+        assert_closed_unanswered(web, "127.0.0.1")
         during = scrape(web)
         assert delta(before, during, refused("per_source")) == 1
         assert delta(before, during, refused("total")) == 0
@@ -194,10 +204,7 @@ def test_stalled_request_is_a_timeout_an_idle_connection_is_not(web):
     try:
         stalled.sendall(b"GET / HTTP/1.1\r\nHo")  # and nothing more: closed at the 10 s deadline
         for s in (stalled, idle):
-            try:
-                assert s.recv(100) == b""
-            except ConnectionResetError:
-                pass
+            assert_closed(s)
     finally:
         idle.close()
         stalled.close()
@@ -309,13 +316,7 @@ def test_total_connections(fresh_web):
                 held.append(socket.create_connection(("127.0.0.1", web.web_port), timeout=5,
                                                      source_address=(src, 0)))
         assert wait_for(web, "turnd_web_connections", 512)["turnd_web_connections"] == 512
-        extra = socket.create_connection(("127.0.0.1", web.web_port), timeout=5,
-                                         source_address=("127.0.0.90", 0))
-        try:
-            assert extra.recv(100) == b""  # closed without an answer
-        except ConnectionResetError:
-            pass
-        extra.close()
+        assert_closed_unanswered(web, "127.0.0.90")
         m = scrape(web)
         assert delta(before, m, refused("total")) == 1
         assert delta(before, m, refused("per_source")) == 0
