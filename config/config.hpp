@@ -99,7 +99,8 @@ struct Config {
   unsigned max_unauthenticated_bytes_per_second = 12'500'000;  ///< 100 Mbit/s; 0 = off
   unsigned max_connections_per_source = 32;  ///< TCP, per source IP (IPv6 /64); 0 = unlimited
   /// New TCP/TLS connections and DTLS sessions a second per source IP (IPv6 /64), in bursts of
-  /// twice that: each may cost a TLS handshake. 0 = off.
+  /// max_connections_per_source or twice the rate if more: each may cost a TLS handshake.
+  /// 0 = off.
   unsigned max_connection_rate_per_source = 10;
   unsigned max_connections = 10000;                   ///< TCP in total; 0 = unlimited
   std::chrono::seconds first_message_timeout{10};     ///< until the first valid STUN message

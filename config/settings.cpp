@@ -487,7 +487,8 @@ constexpr std::array kSettings = {
         .metavar = "N",
         .example = "10",
         .help = "New TCP/TLS connections and DTLS sessions a second from one source IP (IPv6: "
-                "/64), in bursts of twice that, 0 = off (default 10)",
+                "/64), after a burst of max_connections_per_source (or twice the rate if more), "
+                "0 = off (default 10)",
         .set =
             [](Config& c, std::string_view t) {
               return assign(c.max_connection_rate_per_source, parse_unsigned(t, 0, 1'000'000));

@@ -1,9 +1,18 @@
 #include "server/connection_limiter.hpp"
 
+#include <algorithm>
+
 namespace turnd::server {
 
+namespace {
+/// A source may open all of its per-source slots at once, or twice the rate if more.
+unsigned burst_of(const ConnectionLimiter::Limits& l) noexcept {
+  return std::max(2 * l.per_second, l.per_source);
+}
+}  // namespace
+
 ConnectionLimiter::ConnectionLimiter(const Limits& limits, const Clock& clock)
-    : limits_(limits), clock_(clock), rate_(limits.per_second, clock.steady()) {}
+    : limits_(limits), clock_(clock), rate_(limits.per_second, clock.steady(), burst_of(limits)) {}
 
 ConnectionLimiter::Verdict ConnectionLimiter::acquire(const protocol::IpAddress& source) {
   std::lock_guard lock{mutex_};
@@ -25,7 +34,7 @@ ConnectionLimiter::Verdict ConnectionLimiter::acquire(const protocol::IpAddress&
 void ConnectionLimiter::set_limits(const Limits& limits) {
   std::lock_guard lock{mutex_};
   limits_ = limits;
-  rate_.set_rate(limits.per_second);
+  rate_.set_rate(limits.per_second, burst_of(limits));
 }
 
 void ConnectionLimiter::release(const protocol::IpAddress& source) noexcept {

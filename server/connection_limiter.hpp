@@ -23,9 +23,11 @@ namespace turnd::server {
 class ConnectionLimiter final : public io::ConnectionLimits {
  public:
   struct Limits {
-    unsigned per_source = 0;     ///< open at once from one source; 0 = unlimited
-    unsigned total = 0;          ///< open at once in all; 0 = unlimited
-    unsigned per_second = 0;     ///< new ones a second per source (bursts of twice); 0 = off
+    unsigned per_source = 0;  ///< open at once from one source; 0 = unlimited
+    unsigned total = 0;       ///< open at once in all; 0 = unlimited
+    /// New ones a second per source, in bursts of twice that or of per_source if larger (a
+    /// source may fill its slots at once); 0 = off.
+    unsigned per_second = 0;
     bool limit_loopback = true;  ///< false: loopback sources count only against the total
   };
   explicit ConnectionLimiter(const Limits& limits, const Clock& clock = system_clock());

@@ -29,7 +29,8 @@ std::uint64_t mix(std::uint64_t x) noexcept {
 }
 }  // namespace
 
-SourceRateLimiter::SourceRateLimiter(unsigned per_second, SteadyClock::time_point epoch)
+SourceRateLimiter::SourceRateLimiter(unsigned per_second, SteadyClock::time_point epoch,
+                                     unsigned burst)
     : epoch_(epoch) {
   if (RAND_bytes(reinterpret_cast<unsigned char*>(keys_.data()), sizeof keys_) != 1)
     for (std::size_t i = 0; i < kRows; ++i)
@@ -37,13 +38,15 @@ SourceRateLimiter::SourceRateLimiter(unsigned per_second, SteadyClock::time_poin
   // Allocated even when off, so that a reload can turn the limit on.
   tat_.reset(static_cast<std::int64_t*>(std::calloc(kRows * kBucketsPerRow, sizeof(std::int64_t))));
   if (!tat_) throw std::bad_alloc();
-  set_rate(per_second);
+  set_rate(per_second, burst);
 }
 
-void SourceRateLimiter::set_rate(unsigned per_second) noexcept {
+void SourceRateLimiter::set_rate(unsigned per_second, unsigned burst) noexcept {
   const std::uint64_t interval = per_second == 0 ? 0 : kNanosPerSecond / per_second;
-  const std::uint64_t burst = 2 * static_cast<std::uint64_t>(per_second) - (per_second ? 1 : 0);
-  rate_.store(interval | (std::min<std::uint64_t>(burst, 0xFFFFFFFF) << 32),
+  // GCRA's tolerance: how many events beyond the first may come at once.
+  const std::uint64_t at_once = burst != 0 ? burst : 2 * static_cast<std::uint64_t>(per_second);
+  const std::uint64_t tolerance = per_second == 0 ? 0 : at_once - 1;
+  rate_.store(interval | (std::min<std::uint64_t>(tolerance, 0xFFFFFFFF) << 32),
               std::memory_order_relaxed);
 }
 

@@ -29,13 +29,13 @@ using SteadyClock = std::chrono::steady_clock;
 
 class SourceRateLimiter {
  public:
-  /// `per_second` events (replies, connections) a second per source, bursts up to twice
-  /// that; 0 = no limit.
+  /// `per_second` events (replies, connections) a second per source, in bursts of up to
+  /// `burst` (0: twice the rate); `per_second` 0 = no limit.
   /// `epoch`: a time of the clock that `allow` will be given, at or before its first call.
-  SourceRateLimiter(unsigned per_second, SteadyClock::time_point epoch);
+  SourceRateLimiter(unsigned per_second, SteadyClock::time_point epoch, unsigned burst = 0);
   bool allow(const protocol::IpAddress& source, SteadyClock::time_point now) noexcept;
   /// A reload's new rate (0 = no limit); any thread.
-  void set_rate(unsigned per_second) noexcept;
+  void set_rate(unsigned per_second, unsigned burst = 0) noexcept;
 
   static constexpr std::size_t kRows = 3;
   static constexpr std::size_t kBucketsPerRow = 1 << 17;  // 3 rows x 128 Ki x 8 bytes = 3 MiB

@@ -99,6 +99,22 @@ TEST(ConnectionLimiter, NewConnectionsPerSecondInBurstsOfTwiceTheRate) {
   for (int i = 0; i < 10; ++i) EXPECT_EQ(l.acquire(a), V::Ok) << "full again after a pause";
 }
 
+TEST(ConnectionLimiter, ASourceMayFillAllItsSlotsAtOnceThenTheRateApplies) {
+  ManualClock clock;
+  ConnectionLimiter l{{.per_source = 32, .total = 0, .per_second = 10, .limit_loopback = true},
+                      clock};
+  const auto a = ip("192.0.2.1");
+  for (int i = 0; i < 32; ++i) ASSERT_EQ(l.acquire(a), V::Ok) << i;
+  for (int i = 0; i < 32; ++i) l.release(a);
+  EXPECT_EQ(l.acquire(a), V::Rate) << "the burst is the 32 slots, not twice the rate";
+  clock.advance(std::chrono::milliseconds(100));
+  EXPECT_EQ(l.acquire(a), V::Ok);
+  l.set_limits({.per_source = 4, .total = 0, .per_second = 10, .limit_loopback = true});
+  const auto b = ip("192.0.2.2");
+  for (int i = 0; i < 20; ++i, l.release(b)) ASSERT_EQ(l.acquire(b), V::Ok) << i;
+  EXPECT_EQ(l.acquire(b), V::Rate) << "twice the rate when that is more than the slots";
+}
+
 TEST(ConnectionLimiter, ARefusalOverTheOpenLimitSpendsNoRate) {
   ManualClock clock;
   ConnectionLimiter l{{.per_source = 1, .total = 0, .per_second = 1, .limit_loopback = true},
