@@ -142,22 +142,31 @@ def test_third_peer_and_gauges_up_and_down(web):
     assert after["turnd_web_connections"] == 0 and after["turnd_web_rooms"] == 0
 
 
-def test_connections_gauge_and_per_source_refusal(web):
+def hold_then_refuse_one(web, held_sources, extra_source, reason, other_reason):
+    """16 connections (WebLimits::connections_per_source) from each of `held_sources`, then
+    one from `extra_source`: closed unanswered and counted as `reason` (not `other_reason`);
+    the connections gauge follows and goes back to 0."""
     before = scrape(web)
     held = []
     try:
-        for _ in range(16):  # WebLimits::connections_per_source
-            held.append(socket.create_connection(("127.0.0.1", web.web_port), timeout=5))
-        during = wait_for(web, "turnd_web_connections", 16)
-        assert during["turnd_web_connections"] == 16
-        assert_closed_unanswered(web, "127.0.0.1")
+        for src in held_sources:
+            for _ in range(16):
+                held.append(socket.create_connection(("127.0.0.1", web.web_port), timeout=5,
+                                                     source_address=(src, 0)))
+        during = wait_for(web, "turnd_web_connections", len(held))
+        assert during["turnd_web_connections"] == len(held)
+        assert_closed_unanswered(web, extra_source)
         during = scrape(web)
-        assert delta(before, during, refused("per_source")) == 1
-        assert delta(before, during, refused("total")) == 0
+        assert delta(before, during, refused(reason)) == 1
+        assert delta(before, during, refused(other_reason)) == 0
     finally:
         for s in held:
             s.close()
     assert wait_for(web, "turnd_web_connections", 0)["turnd_web_connections"] == 0
+
+
+def test_connections_gauge_and_per_source_refusal(web):
+    hold_then_refuse_one(web, ["127.0.0.1"], "127.0.0.1", "per_source", "total")
 
 
 @pytest.mark.parametrize("message,reason", [
@@ -307,23 +316,7 @@ def test_too_many_rooms_then_too_many_signal_sockets(fresh_web):
 def test_total_connections(fresh_web):
     """512 connections in all (WebLimits::connections) from 32 addresses, 16 each: the 513th,
     from yet another address, is closed unanswered and counted as total."""
-    web = fresh_web
-    before = scrape(web)
-    held = []
-    try:
-        for src in sources(50, 32):
-            for _ in range(16):
-                held.append(socket.create_connection(("127.0.0.1", web.web_port), timeout=5,
-                                                     source_address=(src, 0)))
-        assert wait_for(web, "turnd_web_connections", 512)["turnd_web_connections"] == 512
-        assert_closed_unanswered(web, "127.0.0.90")
-        m = scrape(web)
-        assert delta(before, m, refused("total")) == 1
-        assert delta(before, m, refused("per_source")) == 0
-    finally:
-        for s in held:
-            s.close()
-    assert wait_for(web, "turnd_web_connections", 0)["turnd_web_connections"] == 0
+    hold_then_refuse_one(fresh_web, sources(50, 32), "127.0.0.90", "total", "per_source")
 
 
 def test_slow_reader_is_closed_not_buffered(fresh_web):
